@@ -1,0 +1,346 @@
+//! The non-generic body of a store: byte-level reads and writes of entry files, the lock,
+//! and the record of writes not yet made durable. [`Store`](crate::Store) is a thin typed
+//! shim over this.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tempfile::{NamedTempFile, TempPath};
+
+use crate::atomic;
+use crate::entry::{self, Damage, Entry, Header};
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{self, Manifest};
+use crate::lock::{LockGuard, StoreLock};
+use crate::options::Durability;
+use crate::read::{self, Need};
+use crate::sys;
+
+/// Fast-mode writes remembered for `sync`; past this many files, `sync` syncs every entry.
+const DIRTY_FILES_MAX: usize = 1 << 16;
+
+/// Writes not yet durable (fast mode).
+#[derive(Debug, Default)]
+struct Dirty {
+    files: HashSet<[u8; 32]>,
+    shards: HashSet<u8>,
+    overflow: bool,
+}
+
+/// One open store, without its types.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) root: PathBuf,
+    pub(crate) manifest: Manifest,
+    pub(crate) durability: Durability,
+    pub(crate) read_only: bool,
+    pub(crate) lock: Option<StoreLock>,
+    /// Held (and flock-ed) for as long as the store is open; unlinked on drop.
+    pub(crate) marker: Option<NamedTempFile>,
+    pub(crate) writer_id: String,
+    pub(crate) file_mode: u32,
+    pub(crate) stale_temp_age: Duration,
+    dirty: Mutex<Dirty>,
+}
+
+/// The parts of an entry a caller gets to see.
+pub(crate) struct Found<'a> {
+    pub path: &'a Path,
+    pub header: Header,
+    pub value: &'a [u8],
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The error for damage found in the file at `path`.
+pub(crate) fn damage_error(damage: &Damage, path: &Path) -> Error {
+    let kind = if damage.is_newer_format() {
+        ErrorKind::IncompatibleFormat
+    } else {
+        ErrorKind::Corrupt
+    };
+    Error::new(kind, damage.to_string()).with_path(path)
+}
+
+/// The error for a failed read of the entry at `path`.
+pub(crate) fn read_error(err: io::Error, path: &Path) -> Error {
+    if sys::is_not_a_file_error(&err) {
+        Error::new(
+            ErrorKind::Corrupt,
+            "a link, folder, FIFO or socket is where an entry file should be",
+        )
+        .with_path(path)
+        .with_source(err)
+    } else {
+        Error::io("cannot read entry", path, err)
+    }
+}
+
+/// Decodes header and key from `bytes` (a whole file, or a prefix holding at least the key),
+/// checking the checksum whenever the whole file is there.
+pub(crate) fn decode_prefix(bytes: &[u8]) -> std::result::Result<(Header, &[u8]), Damage> {
+    let header = entry::parse_header(bytes)?;
+    if bytes.len() as u64 >= header.total_len() {
+        let e = entry::decode(bytes)?;
+        return Ok((e.header, e.key));
+    }
+    match entry::key_of(bytes)? {
+        Some(found) => Ok(found),
+        None => Err(Damage::Length {
+            expected: header.total_len(),
+            actual: bytes.len() as u64,
+        }),
+    }
+}
+
+impl Engine {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        root: PathBuf,
+        manifest: Manifest,
+        durability: Durability,
+        read_only: bool,
+        lock: Option<StoreLock>,
+        marker: Option<NamedTempFile>,
+        writer_id: String,
+        file_mode: u32,
+        stale_temp_age: Duration,
+    ) -> Self {
+        Engine {
+            root,
+            manifest,
+            durability,
+            read_only,
+            lock,
+            marker,
+            writer_id,
+            file_mode,
+            stale_temp_age,
+            dirty: Mutex::new(Dirty::default()),
+        }
+    }
+
+    fn durable(&self) -> bool {
+        self.durability == Durability::Durable
+    }
+
+    /// The entry path of a hash.
+    pub(crate) fn entry_path(&self, hash: &[u8; 32]) -> PathBuf {
+        layout::entry_path(&self.root, hash)
+    }
+
+    fn shard_dir(&self, shard: u8) -> PathBuf {
+        self.root.join(layout::shard_name(shard))
+    }
+
+    /// Fails with `ReadOnly` on a read-only store.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(
+                Error::new(ErrorKind::ReadOnly, "the store is open read-only")
+                    .with_path(&self.root),
+            );
+        }
+        Ok(())
+    }
+
+    /// Takes the write lock.
+    pub(crate) fn lock(&self) -> Result<LockGuard<'_>> {
+        match &self.lock {
+            Some(lock) => lock.lock(),
+            None => Err(
+                Error::new(ErrorKind::ReadOnly, "the store is open read-only")
+                    .with_path(&self.root),
+            ),
+        }
+    }
+
+    /// Reads the live entry of `key` (whose hash is `hash`) and hands it to `f`.
+    /// `Ok(None)` when absent or expired; a damaged file, or one holding another key, is
+    /// a `Corrupt` error naming it.
+    pub(crate) fn read<R>(
+        &self,
+        key: &[u8],
+        hash: &[u8; 32],
+        need: Need,
+        f: impl FnOnce(Found<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let path = self.entry_path(hash);
+        let now = now_ms();
+        let out = read::with_entry(&path, need, |bytes| {
+            let bytes = bytes.map_err(|d| damage_error(&d, &path))?;
+            let (header, stored_key, value) = match need {
+                Need::Whole => {
+                    let Entry { header, key, value } =
+                        entry::decode(bytes).map_err(|d| damage_error(&d, &path))?;
+                    (header, key, value)
+                }
+                Need::Key => {
+                    let (header, key) =
+                        decode_prefix(bytes).map_err(|d| damage_error(&d, &path))?;
+                    (header, key, &[][..])
+                }
+            };
+            if stored_key != key {
+                return Err(Error::corrupt(
+                    "entry file holds another key than the one its name stands for",
+                    &path,
+                ));
+            }
+            if header.expired_at(now) {
+                return Ok(None);
+            }
+            f(Found {
+                path: &path,
+                header,
+                value,
+            })
+            .map(Some)
+        });
+        match out {
+            Ok(Some(r)) => r,
+            Ok(None) => Ok(None),
+            Err(e) => Err(read_error(e, &path)),
+        }
+    }
+
+    /// Writes a complete entry file to a temp file beside its final place.
+    pub(crate) fn write_temp(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<TempPath> {
+        let dir = self.shard_dir(hash[0]);
+        // Never write through a shard folder that has been replaced by a link.
+        match fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::corrupt(
+                    "shard folder is not a folder (a link or a file?)",
+                    &dir,
+                ));
+            }
+            Err(e) => return Err(Error::io("cannot use shard folder", &dir, e)),
+        }
+        atomic::write_temp(&dir, &self.writer_id, bytes, self.durable(), self.file_mode)
+            .map_err(|e| Error::io("cannot write entry", &self.entry_path(hash), e))
+    }
+
+    /// Renames a temp file over the entry. The caller holds the lock.
+    pub(crate) fn commit(&self, temp: TempPath, hash: &[u8; 32]) -> Result<()> {
+        let path = self.entry_path(hash);
+        atomic::commit(temp, &path)
+            .map_err(|e| Error::io("cannot rename temp file into place", &path, e))
+    }
+
+    /// Removes the entry file of `hash`; `Ok(false)` when there was none. The caller holds
+    /// the lock.
+    pub(crate) fn unlink(&self, hash: &[u8; 32]) -> Result<bool> {
+        let path = self.entry_path(hash);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("cannot remove entry", &path, e)),
+        }
+    }
+
+    /// After entries were written (`files`) or removed (`shards` only): in durable mode
+    /// fsync each touched shard folder once; in fast mode remember them for `sync`.
+    pub(crate) fn written(&self, files: &[[u8; 32]], removed_in: &[u8]) -> Result<()> {
+        let mut shards: Vec<u8> = files
+            .iter()
+            .map(|h| h[0])
+            .chain(removed_in.iter().copied())
+            .collect();
+        shards.sort_unstable();
+        shards.dedup();
+        if self.durable() {
+            for shard in shards {
+                let dir = self.shard_dir(shard);
+                sys::sync_dir(&dir).map_err(|e| Error::io("cannot sync shard folder", &dir, e))?;
+            }
+            return Ok(());
+        }
+        let mut dirty = self.dirty.lock().unwrap_or_else(PoisonError::into_inner);
+        dirty.shards.extend(shards);
+        if !dirty.overflow {
+            dirty.files.extend(files.iter().copied());
+            if dirty.files.len() > DIRTY_FILES_MAX {
+                dirty.overflow = true;
+                dirty.files = HashSet::new();
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every write made through this store so far durable.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(PoisonError::into_inner));
+        let sync_file = |path: &Path| match fs::File::open(path).and_then(|f| f.sync_all()) {
+            Ok(()) => Ok(()),
+            // Removed or replaced since: the replacement is synced on its own account.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io("cannot sync entry", path, e)),
+        };
+        let mut shards: Vec<u8> = dirty.shards.into_iter().collect();
+        if dirty.overflow {
+            for item in crate::iter::EntryPaths::new(&self.root) {
+                sync_file(&item?.0)?;
+            }
+            shards = (0..=255).collect();
+        } else {
+            for hash in &dirty.files {
+                sync_file(&self.entry_path(hash))?;
+            }
+        }
+        shards.sort_unstable();
+        for shard in shards {
+            let dir = self.shard_dir(shard);
+            sys::sync_dir(&dir).map_err(|e| Error::io("cannot sync shard folder", &dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Sweeps crashed writers' temp files (all shards when `full`).
+    pub(crate) fn sweep(&self, full: bool) -> Result<atomic::Sweep> {
+        let own = self.marker.as_ref().map(|_| self.writer_id.as_str());
+        atomic::sweep(&self.root, own, self.stale_temp_age, full)
+            .map_err(|e| Error::io("cannot sweep temp files", &self.root, e))
+    }
+
+    /// Removes every entry file, shard by shard (each under the lock).
+    pub(crate) fn clear(&self) -> Result<()> {
+        self.check_writable()?;
+        for shard in 0..=255u8 {
+            let dir = self.shard_dir(shard);
+            let guard = self.lock()?;
+            let items = match fs::read_dir(&dir) {
+                Ok(items) => items,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("cannot list shard folder", &dir, e)),
+            };
+            for item in items {
+                let item = item.map_err(|e| Error::io("cannot list shard folder", &dir, e))?;
+                let name = item.file_name();
+                let is_file = item.file_type().map(|t| t.is_file()).unwrap_or(false);
+                if !is_file || name.to_str().and_then(layout::parse_entry_name).is_none() {
+                    continue;
+                }
+                match fs::remove_file(item.path()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("cannot remove entry", &item.path(), e)),
+                }
+            }
+            drop(guard);
+            self.written(&[], &[shard])?;
+        }
+        Ok(())
+    }
+}

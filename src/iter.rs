@@ -1,0 +1,216 @@
+//! Walking a store's entries: shard folders `00`..`ff` in order, entry files in each.
+//!
+//! Listing takes no lock. An entry written during the walk may or may not be seen; an
+//! entry removed during the walk is skipped. Foreign files, folders, links and temp files
+//! are skipped. A shard that cannot be listed yields one `Err` and the walk goes on.
+
+use std::fs::{self, ReadDir};
+use std::io;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::codec::Codec;
+use crate::engine;
+use crate::entry;
+use crate::error::{Error, Result};
+use crate::key::OwnedKey;
+use crate::layout;
+use crate::read::{self, Need};
+use crate::store::Shared;
+
+/// Paths and hashes of the entry files of a store, in shard order.
+#[derive(Debug)]
+pub(crate) struct EntryPaths {
+    root: PathBuf,
+    next_shard: usize,
+    current: Option<(u8, PathBuf, ReadDir)>,
+}
+
+impl EntryPaths {
+    pub(crate) fn new(root: &Path) -> Self {
+        EntryPaths {
+            root: root.to_owned(),
+            next_shard: 0,
+            current: None,
+        }
+    }
+}
+
+impl Iterator for EntryPaths {
+    type Item = Result<(PathBuf, [u8; 32])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((shard, dir, items)) = &mut self.current {
+                match items.next() {
+                    Some(Ok(item)) => {
+                        let name = item.file_name();
+                        let Some(hash) = name.to_str().and_then(layout::parse_entry_name) else {
+                            continue;
+                        };
+                        // An entry name in the wrong shard is never looked up: not an entry.
+                        if hash[0] != *shard {
+                            continue;
+                        }
+                        match item.file_type() {
+                            Ok(t) if t.is_file() => return Some(Ok((item.path(), hash))),
+                            Ok(_) => continue,
+                            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                            Err(e) => {
+                                return Some(Err(Error::io("cannot list shard folder", dir, e)));
+                            }
+                        }
+                    }
+                    Some(Err(e)) => {
+                        let err = Error::io("cannot list shard folder", dir, e);
+                        self.current = None;
+                        return Some(Err(err));
+                    }
+                    None => self.current = None,
+                }
+                continue;
+            }
+            if self.next_shard >= layout::SHARDS {
+                return None;
+            }
+            let shard = self.next_shard as u8;
+            self.next_shard += 1;
+            let dir = self.root.join(layout::shard_name(shard));
+            match fs::read_dir(&dir) {
+                Ok(items) => self.current = Some((shard, dir, items)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Some(Err(Error::corrupt("shard folder is missing", &dir)));
+                }
+                Err(e) => return Some(Err(Error::io("cannot list shard folder", &dir, e))),
+            }
+        }
+    }
+}
+
+/// Reads the entry file at `path` (named by `hash`) and hands key and value bytes to `f`.
+/// `Ok(None)` when it vanished or expired. With `Need::Key` the value bytes are empty.
+fn read_listed<R>(
+    path: &Path,
+    hash: &[u8; 32],
+    need: Need,
+    now: u64,
+    f: impl FnOnce(&[u8], &[u8]) -> Result<R>,
+) -> Result<Option<R>> {
+    let out = read::with_entry(path, need, |bytes| {
+        let bytes = bytes.map_err(|d| engine::damage_error(&d, path))?;
+        let (header, key, value) = match need {
+            Need::Whole => {
+                let e = entry::decode(bytes).map_err(|d| engine::damage_error(&d, path))?;
+                (e.header, e.key, e.value)
+            }
+            Need::Key => {
+                let (h, k) =
+                    engine::decode_prefix(bytes).map_err(|d| engine::damage_error(&d, path))?;
+                (h, k, &[][..])
+            }
+        };
+        if &layout::hash(key) != hash {
+            return Err(Error::corrupt(
+                "entry file holds a key that does not belong under its name",
+                path,
+            ));
+        }
+        if header.expired_at(now) {
+            return Ok(None);
+        }
+        f(key, value).map(Some)
+    });
+    match out {
+        Ok(Some(r)) => r,
+        Ok(None) => Ok(None),
+        Err(e) => Err(engine::read_error(e, path)),
+    }
+}
+
+fn decode_key<K: OwnedKey>(key: &[u8], path: &Path) -> Result<K> {
+    K::from_key_bytes(key).map_err(|e| {
+        Error::new(e.kind(), "cannot decode the key of this entry")
+            .with_path(path)
+            .with_source(e)
+    })
+}
+
+pub(crate) fn decode_value<V, C: Codec<V>>(codec: &C, value: &[u8], path: &Path) -> Result<V> {
+    codec.decode(value).map_err(|e| {
+        Error::new(
+            crate::ErrorKind::Decode,
+            "cannot decode the value of this entry",
+        )
+        .with_path(path)
+        .with_source(e)
+    })
+}
+
+macro_rules! listing {
+    ($(#[$doc:meta])* $name:ident, $item:ty, $need:expr, |$codec:ident, $key:ident, $value:ident, $path:ident| $body:expr) => {
+        $(#[$doc])*
+        pub struct $name<K, V, C> {
+            paths: EntryPaths,
+            shared: Arc<Shared<C>>,
+            now: u64,
+            types: PhantomData<fn() -> (K, V)>,
+        }
+
+        impl<K, V, C> $name<K, V, C> {
+            pub(crate) fn new(shared: Arc<Shared<C>>) -> Self {
+                $name { paths: EntryPaths::new(&shared.engine.root), shared, now: engine::now_ms(), types: PhantomData }
+            }
+        }
+
+        impl<K: OwnedKey, V, C: Codec<V>> Iterator for $name<K, V, C> {
+            type Item = Result<$item>;
+
+            fn next(&mut self) -> Option<Self::Item> {
+                loop {
+                    let (path, hash) = match self.paths.next()? {
+                        Ok(found) => found,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    let $codec = &self.shared.codec;
+                    let $path = path.as_path();
+                    let read = read_listed(&path, &hash, $need, self.now, |$key, $value| $body);
+                    match read {
+                        Ok(Some(item)) => return Some(Ok(item)),
+                        Ok(None) => continue,
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            }
+        }
+
+        impl<K, V, C> std::fmt::Debug for $name<K, V, C> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("paths", &self.paths).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+listing!(
+    /// The keys of a store: `Result<K>` items, from [`Store::keys`](crate::Store::keys).
+    ///
+    /// Each entry's header and key are read and checked against its file name; the
+    /// value's checksum is checked too when the file is small enough to come in one read
+    /// (16 KiB). A damaged entry yields an `Err` naming its path and the walk goes on.
+    Keys, K, Need::Key, |_codec, key, _value, path| decode_key::<K>(key, path)
+);
+
+listing!(
+    /// The entries of a store: `Result<(K, V)>` items, from [`Store::iter`](crate::Store::iter).
+    /// A damaged entry yields an `Err` naming its path and the walk goes on.
+    Iter, (K, V), Need::Whole, |codec, key, value, path| {
+        Ok((decode_key::<K>(key, path)?, decode_value(codec, value, path)?))
+    }
+);
+
+listing!(
+    /// The values of a store: `Result<V>` items, from [`Store::values`](crate::Store::values).
+    /// A damaged entry yields an `Err` naming its path and the walk goes on.
+    Values, V, Need::Whole, |codec, _key, value, path| decode_value(codec, value, path)
+);

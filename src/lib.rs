@@ -1,0 +1,67 @@
+//! # dirkv: a directory-backed key-value store, one file per key
+//!
+//! A [`Store<K, V>`](Store) behaves like a `HashMap<K, V>` that lives in a folder: each key
+//! is hashed (SHA-256) to a file name, each value is a serde type stored as MessagePack,
+//! and each write is a temp file renamed into place, so a reader or a crash sees the old
+//! value or the new one, never a mix. The folder can be inspected, backed up and repaired
+//! with `ls`, `cat`, `grep`, `rm` and `rsync`, and the `dirkv` tool (feature `cli`) shows
+//! any value as JSON.
+//!
+//! Use it when:
+//! - a program needs a persistent map without running a database;
+//! - values are large or many and must not all sit in RAM (only what you read does);
+//! - several threads or processes share the data, or people must inspect it by hand.
+//!
+//! Prefer an embedded database (redb, SQLite) when you need multi-key transactions or
+//! millions of tiny values where a 4 KiB block per key is too much space.
+//!
+//! ```
+//! use dirkv::{Exists, Store};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
+//! struct Page { title: String, words: u32 }
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store: Store<String, Page> = Store::open(dir.path().join("pages"), Exists::OpenOrCreate)?;
+//! store.set("home", &Page { title: "Home".into(), words: 120 })?;
+//! assert_eq!(store.get("home")?.map(|p| p.words), Some(120));
+//! assert!(store.path_of("home").exists());
+//! # Ok::<(), dirkv::Error>(())
+//! ```
+//!
+//! Main types: [`Store`] (the map), [`Exists`] (open modes), [`Options`] (the builder:
+//! [`Durability`], read-only, codec, lock timeout), [`Error`] with [`ErrorKind`], the
+//! [`Key`]/[`OwnedKey`] traits with [`SerdeKey`] for any serde key, and [`Codec`] with
+//! [`MsgPack`] and [`Raw`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod atomic;
+mod codec;
+mod engine;
+#[doc(hidden)]
+pub mod entry;
+mod error;
+mod iter;
+mod key;
+#[doc(hidden)]
+pub mod layout;
+mod lock;
+mod open;
+mod options;
+mod read;
+mod store;
+mod sys;
+
+pub use codec::{Codec, MsgPack, Raw};
+pub use error::{BoxError, Error, ErrorKind, Result};
+pub use iter::{Iter, Keys, Values};
+pub use key::{Key, OwnedKey, SerdeKey};
+pub use options::{Durability, Exists, Options};
+pub use store::Store;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,382 @@
+//! Opening a store: what is at the path, what [`Exists`] allows, creating a new store,
+//! checking an existing one's manifest.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tempfile::NamedTempFile;
+
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{self, Manifest};
+use crate::lock::StoreLock;
+use crate::options::{Durability, Exists};
+use crate::sys;
+
+/// The untyped settings an engine is opened with.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub durability: Durability,
+    pub read_only: bool,
+    pub lock_timeout: Option<Duration>,
+    pub stale_temp_age: Duration,
+    pub file_mode: u32,
+}
+
+/// What is at a store path.
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Missing,
+    DanglingLink,
+    NotAFolder,
+    Empty,
+    /// Only the pieces a crashed creation leaves (lock, tmp/, empty shards), no manifest.
+    HalfMade,
+    Foreign,
+    Store,
+}
+
+fn classify(path: &Path) -> Result<State> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::Missing),
+        Err(e) => return Err(Error::io("cannot examine store path", path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Ok(State::NotAFolder),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(State::DanglingLink),
+            Err(e) => return Err(Error::io("cannot follow store path link", path, e)),
+        }
+    } else if !meta.is_dir() {
+        return Ok(State::NotAFolder);
+    }
+    match fs::symlink_metadata(path.join(layout::MANIFEST)) {
+        Ok(_) => return Ok(State::Store),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("cannot examine store path", path, e)),
+    }
+    let list_err = |e| Error::io("cannot list store path", path, e);
+    let mut any = false;
+    for item in fs::read_dir(path).map_err(list_err)? {
+        let item = item.map_err(list_err)?;
+        any = true;
+        if !is_creation_leftover(&item) {
+            return Ok(State::Foreign);
+        }
+    }
+    Ok(if any { State::HalfMade } else { State::Empty })
+}
+
+/// Whether a folder item is something an interrupted store creation leaves behind.
+fn is_creation_leftover(item: &fs::DirEntry) -> bool {
+    let Ok(kind) = item.file_type() else {
+        return false;
+    };
+    let name = item.file_name();
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let empty_dir = || {
+        kind.is_dir()
+            && fs::read_dir(item.path())
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false)
+    };
+    match name {
+        layout::LOCK => kind.is_file(),
+        layout::TMP => empty_dir(),
+        _ if name.starts_with(layout::MANIFEST_TEMP_PREFIX) => kind.is_file(),
+        _ => layout::parse_shard_name(name).is_some() && empty_dir(),
+    }
+}
+
+fn not_a_store(path: &Path, what: &str) -> Error {
+    Error::new(
+        ErrorKind::NotAStore,
+        format!("{what}, not a dirkv store; left untouched"),
+    )
+    .with_path(path)
+}
+
+/// Opens the store at `path` according to `mode`, creating it or emptying it as allowed.
+pub(crate) fn open(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) -> Result<Engine> {
+    let path =
+        std::path::absolute(path).map_err(|e| Error::io("cannot resolve store path", path, e))?;
+    let path = path.as_path();
+    match classify(path)? {
+        State::Store => existing(path, mode, wanted, s),
+        State::Missing if mode == Exists::Update => {
+            Err(Error::new(ErrorKind::NotFound, "no dirkv store at this path").with_path(path))
+        }
+        State::Empty if mode == Exists::Update => Err(not_a_store(path, "an empty folder")),
+        State::HalfMade if mode == Exists::Update => Err(not_a_store(
+            path,
+            "an unfinished store (no manifest; open it with OpenOrCreate to finish it)",
+        )),
+        State::Missing | State::Empty | State::HalfMade => {
+            if s.read_only {
+                return Err(Error::new(
+                    ErrorKind::ReadOnly,
+                    "cannot create a store when opening read-only",
+                )
+                .with_path(path));
+            }
+            if create(path, &wanted, s)? {
+                finish(path, wanted, s)
+            } else {
+                // Another process created it meanwhile.
+                existing(path, mode, wanted, s)
+            }
+        }
+        State::DanglingLink => Err(not_a_store(path, "a dangling symbolic link")),
+        State::NotAFolder => Err(not_a_store(path, "a file")),
+        State::Foreign => Err(not_a_store(path, "a folder with other files")),
+    }
+}
+
+/// Opens an existing store.
+fn existing(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) -> Result<Engine> {
+    let found = read_manifest(path)?;
+    match mode {
+        Exists::Error => Err(Error::new(
+            ErrorKind::AlreadyExists,
+            "a dirkv store already exists here",
+        )
+        .with_path(path)),
+        Exists::Update | Exists::OpenOrCreate => {
+            check_compatible(path, &found, &wanted)?;
+            finish(path, found, s)
+        }
+        Exists::Replace => {
+            if s.read_only {
+                return Err(Error::new(
+                    ErrorKind::ReadOnly,
+                    "cannot replace a store when opening read-only",
+                )
+                .with_path(path));
+            }
+            let mut engine = finish(path, found, s)?;
+            replace(&mut engine, wanted)?;
+            Ok(engine)
+        }
+    }
+}
+
+fn read_manifest(root: &Path) -> Result<Manifest> {
+    let path = root.join(layout::MANIFEST);
+    let mut bytes = Vec::new();
+    let file = sys::open_entry(&path).map_err(|e| {
+        if sys::is_not_a_file_error(&e) {
+            Error::corrupt("the manifest is not a plain file", &path).with_source(e)
+        } else {
+            Error::io("cannot read manifest", &path, e)
+        }
+    })?;
+    file.take(layout::MAX_MANIFEST_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read manifest", &path, e))?;
+    Manifest::parse(&bytes).map_err(|e| {
+        let kind = if e.newer {
+            ErrorKind::IncompatibleFormat
+        } else {
+            ErrorKind::Corrupt
+        };
+        Error::new(kind, e.message).with_path(&path)
+    })
+}
+
+fn check_compatible(root: &Path, found: &Manifest, wanted: &Manifest) -> Result<()> {
+    let mismatch = |what: &str, found: &str, wanted: &str| {
+        Err(Error::new(
+            ErrorKind::IncompatibleFormat,
+            format!("the store's {what} is `{found}`, but it was opened with `{wanted}`"),
+        )
+        .with_path(root.join(layout::MANIFEST)))
+    };
+    if found.key != wanted.key {
+        return mismatch("key type", &found.key, &wanted.key);
+    }
+    if found.codec != wanted.codec {
+        return mismatch("codec", &found.codec, &wanted.codec);
+    }
+    if found.shard_depth != wanted.shard_depth {
+        return mismatch(
+            "shard depth",
+            &found.shard_depth.to_string(),
+            &wanted.shard_depth.to_string(),
+        );
+    }
+    if found.extra != wanted.extra {
+        let show = |m: &Manifest| {
+            let parts: Vec<String> = m.extra.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            if parts.is_empty() {
+                "no extra settings".to_owned()
+            } else {
+                parts.join(", ")
+            }
+        };
+        return mismatch("settings", &show(found), &show(wanted));
+    }
+    Ok(())
+}
+
+/// Creates a store at a missing path, an empty folder or an unfinished store. Returns
+/// `false` when another process finished creating one first.
+fn create(path: &Path, manifest: &Manifest, s: &Settings) -> Result<bool> {
+    let made_root = match fs::create_dir(path) {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir_all(path)
+                .map_err(|e| Error::io("cannot create store folder", path, e))?;
+            true
+        }
+        Err(e) => return Err(Error::io("cannot create store folder", path, e)),
+    };
+    let lock_path = path.join(layout::LOCK);
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| Error::io("cannot create lock file", &lock_path, e))?;
+    let lock = StoreLock::open(&lock_path, s.lock_timeout)?;
+    let _guard = lock.lock()?;
+    match classify(path)? {
+        State::Store => return Ok(false),
+        State::Empty | State::HalfMade => {}
+        _ => return Err(not_a_store(path, "a folder that other files appeared in")),
+    }
+    let mkdir = |dir: PathBuf| match fs::create_dir(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(Error::io("cannot create store folder", &dir, e)),
+    };
+    mkdir(path.join(layout::TMP))?;
+    for shard in 0..=255u8 {
+        mkdir(path.join(layout::shard_name(shard)))?;
+    }
+    write_manifest(path, manifest)?;
+    if s.durability == Durability::Durable {
+        sys::sync_dir(path).map_err(|e| Error::io("cannot sync store folder", path, e))?;
+        if made_root {
+            if let Some(parent) = path.parent() {
+                sys::sync_dir(parent).map_err(|e| Error::io("cannot sync folder", parent, e))?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Writes the manifest atomically (temp file, fsync, rename).
+fn write_manifest(root: &Path, manifest: &Manifest) -> Result<()> {
+    let path = root.join(layout::MANIFEST);
+    let err = |e| Error::io("cannot write manifest", &path, e);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(layout::MANIFEST_TEMP_PREFIX);
+    sys::set_mode(&mut builder, sys::DEFAULT_FILE_MODE);
+    let mut temp = builder.tempfile_in(root).map_err(err)?;
+    temp.write_all(manifest.render().as_bytes()).map_err(err)?;
+    temp.as_file().sync_all().map_err(err)?;
+    temp.persist(&path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Empties a store (for `Exists::Replace`) and gives it the wanted manifest.
+fn replace(engine: &mut Engine, wanted: Manifest) -> Result<()> {
+    engine.clear()?;
+    engine.sweep(true)?;
+    if engine.manifest != wanted {
+        let _guard = engine.lock()?;
+        write_manifest(&engine.root, &wanted)?;
+        if engine.durability == Durability::Durable {
+            sys::sync_dir(&engine.root)
+                .map_err(|e| Error::io("cannot sync store folder", &engine.root, e))?;
+        }
+        drop(_guard);
+        engine.manifest = wanted;
+    }
+    Ok(())
+}
+
+/// Builds the engine of an existing, checked store: lock, writer marker, temp sweep.
+fn finish(root: &Path, manifest: Manifest, s: &Settings) -> Result<Engine> {
+    let writer_id = new_writer_id();
+    if s.read_only {
+        return Ok(Engine::new(
+            root.to_owned(),
+            manifest,
+            s.durability,
+            true,
+            None,
+            None,
+            writer_id,
+            s.file_mode,
+            s.stale_temp_age,
+        ));
+    }
+    let lock_path = root.join(layout::LOCK);
+    if !lock_path.exists() {
+        // Deleted by hand: make a new one (every process opening later locks it).
+        let _ = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock_path);
+    }
+    let lock = StoreLock::open(&lock_path, s.lock_timeout)?;
+    let marker = make_marker(root, &writer_id);
+    let engine = Engine::new(
+        root.to_owned(),
+        manifest,
+        s.durability,
+        false,
+        Some(lock),
+        marker,
+        writer_id,
+        s.file_mode,
+        s.stale_temp_age,
+    );
+    // Best effort: a store whose tmp/ cannot be swept still opens; `dirkv verify` reports.
+    let _ = engine.sweep(false);
+    Ok(engine)
+}
+
+/// Creates and locks this writer's marker `tmp/w-<id>.lock`. `None` when that is not
+/// possible (a read-only folder): the store still opens, its writes will report errors.
+fn make_marker(root: &Path, id: &str) -> Option<NamedTempFile> {
+    let tmp = root.join(layout::TMP);
+    if !tmp.is_dir() {
+        let _ = fs::create_dir(&tmp);
+    }
+    let path = tmp.join(layout::marker_name(id));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .ok()?;
+    let marker = NamedTempFile::from_parts(file, tempfile::TempPath::try_from_path(path).ok()?);
+    marker.as_file().lock().ok()?;
+    Some(marker)
+}
+
+/// A random-enough writer id: 12 hex digits of SHA-256 over pid, time and a counter.
+fn new_writer_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let seed = format!(
+        "{}-{nanos}-{}-{:?}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::thread::current().id()
+    );
+    hex::encode(&layout::hash(seed.as_bytes())[..6])
+}

@@ -1,0 +1,604 @@
+//! [`Store`]: the typed map API. Each method turns its key into bytes and calls the
+//! non-generic [`Engine`].
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::fs;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::codec::{Codec, MsgPack};
+use crate::engine::{Engine, now_ms};
+use crate::entry::{self, Meta};
+use crate::error::{Error, ErrorKind, Result};
+use crate::iter::{self, EntryPaths, Iter, Keys, Values};
+use crate::key::{Key, OwnedKey};
+use crate::layout::{self, Manifest};
+use crate::open::{self, Settings};
+use crate::options::{Exists, Options};
+use crate::read::Need;
+
+/// Batches commit in chunks of this many entries (bounded memory and open temp files).
+const BATCH: usize = 1024;
+
+/// What every handle of one open store shares.
+pub(crate) struct Shared<C> {
+    pub(crate) engine: Engine,
+    pub(crate) codec: C,
+}
+
+/// A directory-backed map from `K` to `V`, one file per key, values encoded by codec `C`
+/// (MessagePack by default).
+///
+/// Cheap to clone (the clones share one open store) and `Send + Sync`: share it between
+/// threads. Several processes may open the same store at once. Every write is atomic
+/// (old value or new, never a mix, even after `kill -9`), durable by default (see
+/// [`Durability`](crate::Durability)), and takes the store lock only around the rename, or
+/// around the whole read-modify-write for [`update`](Store::update),
+/// [`set_if_absent`](Store::set_if_absent) and [`compare_and_swap`](Store::compare_and_swap).
+/// Reads take no lock.
+///
+/// Lookups take any `&Q` where `K: Borrow<Q>`, as `HashMap` does: a `Store<String, _>`
+/// takes `&str` keys.
+pub struct Store<K, V, C = MsgPack> {
+    shared: Arc<Shared<C>>,
+    types: PhantomData<fn(K) -> V>,
+}
+
+impl<K, V, C> Clone for Store<K, V, C> {
+    fn clone(&self) -> Self {
+        Store {
+            shared: Arc::clone(&self.shared),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<K, V, C> fmt::Debug for Store<K, V, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.shared.engine;
+        f.debug_struct("Store")
+            .field("path", &e.root)
+            .field("key", &e.manifest.key)
+            .field("codec", &e.manifest.codec)
+            .field("durability", &e.durability)
+            .field("read_only", &e.read_only)
+            .finish()
+    }
+}
+
+impl<K, V> Store<K, V, MsgPack> {
+    /// The options builder, with the defaults documented on [`Options`]. Use
+    /// [`Options::codec`] for another codec.
+    pub fn options() -> Options<K, V, MsgPack> {
+        Options::default()
+    }
+
+    /// Opens or creates the store at `path` with default options; `mode` says what may be
+    /// at the path (see [`Exists`]).
+    ///
+    /// Opening reads the manifest and checks it against `K`'s key encoding and the codec;
+    /// it does not scan the entries. A writable open also sweeps the temp files of writers
+    /// that crashed (see [`Options::stale_temp_age`]).
+    ///
+    /// # Errors
+    ///
+    /// - [`NotFound`](ErrorKind::NotFound): `Update` and nothing at the path.
+    /// - [`AlreadyExists`](ErrorKind::AlreadyExists): `Error` and a store is there.
+    /// - [`NotAStore`](ErrorKind::NotAStore): a file, dangling link or non-empty folder that
+    ///   is not a store (with any mode; nothing is deleted).
+    /// - [`IncompatibleFormat`](ErrorKind::IncompatibleFormat): a newer format, or another
+    ///   key type or codec.
+    /// - [`Corrupt`](ErrorKind::Corrupt): a damaged manifest.
+    /// - [`Io`](ErrorKind::Io): the file system refused.
+    pub fn open(path: impl AsRef<Path>, mode: Exists) -> Result<Self>
+    where
+        K: OwnedKey,
+        MsgPack: Codec<V>,
+    {
+        Self::options().open(path, mode)
+    }
+}
+
+impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
+    pub(crate) fn open_with(path: &Path, mode: Exists, options: Options<K, V, C>) -> Result<Self> {
+        let codec_name = options.codec.name();
+        if !layout::is_valid_value(codec_name) || codec_name.contains(' ') {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("codec name `{codec_name}` is not a plain word"),
+            ));
+        }
+        let wanted = Manifest::new(K::ENCODING, codec_name);
+        let settings = Settings {
+            durability: options.durability,
+            read_only: options.read_only,
+            lock_timeout: options.lock_timeout,
+            stale_temp_age: options.stale_temp_age,
+            file_mode: options.file_mode,
+        };
+        let engine = open::open(path, mode, wanted, &settings)?;
+        Ok(Store {
+            shared: Arc::new(Shared {
+                engine,
+                codec: options.codec,
+            }),
+            types: PhantomData,
+        })
+    }
+
+    fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Builds the bytes of an entry file.
+    fn encode(
+        &self,
+        key: &[u8],
+        hash: &[u8; 32],
+        value: &V,
+        created_ms: Option<u64>,
+    ) -> Result<Vec<u8>> {
+        let path = || self.engine().entry_path(hash);
+        if key.len() > entry::MAX_KEY_LEN {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, "key is longer than 4 GiB").with_path(path()),
+            );
+        }
+        let mut buf = Vec::with_capacity(entry::HEADER_LEN + key.len() + 128);
+        entry::begin(&mut buf, key);
+        self.shared.codec.encode(value, &mut buf).map_err(|e| {
+            Error::new(ErrorKind::Encode, "cannot encode value")
+                .with_path(path())
+                .with_source(e)
+        })?;
+        if buf.len() < entry::HEADER_LEN + key.len() {
+            return Err(Error::new(
+                ErrorKind::Encode,
+                "the codec removed bytes it did not write",
+            )
+            .with_path(path()));
+        }
+        let now = now_ms();
+        let meta = Meta {
+            flags: 0,
+            created_ms: created_ms.unwrap_or(now),
+            modified_ms: now,
+            expires_ms: 0,
+        };
+        entry::finish(&mut buf, key.len(), &meta);
+        Ok(buf)
+    }
+
+    /// Reads and decodes the value of `key` (bytes) with its creation time.
+    fn read_value(&self, key: &[u8], hash: &[u8; 32]) -> Result<Option<(V, u64)>> {
+        let codec = &self.shared.codec;
+        self.engine().read(key, hash, Need::Whole, |found| {
+            Ok((
+                iter::decode_value(codec, found.value, found.path)?,
+                found.header.meta.created_ms,
+            ))
+        })
+    }
+
+    /// Writes `value` under `key`, replacing any old value atomically.
+    ///
+    /// With [`Durability::Durable`](crate::Durability::Durable) (the default) the value
+    /// survives a power cut once this returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Encode`](ErrorKind::Encode), or
+    /// [`Io`](ErrorKind::Io) (disk full, file too large, permissions; see
+    /// [`Error::io_error_kind`]). On any error the old value is intact and no temp file is
+    /// left behind.
+    pub fn set<Q>(&self, key: &Q, value: &V) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        let bytes = self.encode(&key, &hash, value, None)?;
+        let temp = e.write_temp(&hash, &bytes)?;
+        {
+            let _guard = e.lock()?;
+            e.commit(temp, &hash)?;
+        }
+        e.written(&[hash], &[])
+    }
+
+    /// The value of `key`, or `None` when there is none (or it has expired).
+    ///
+    /// Costs one open, one read and one close for values up to 16 KiB. The entry's
+    /// checksum and key are checked before the value is decoded.
+    ///
+    /// # Errors
+    ///
+    /// [`Corrupt`](ErrorKind::Corrupt) naming the file when it is damaged, holds another
+    /// key, or is a link, folder, FIFO or socket; [`Decode`](ErrorKind::Decode) when the
+    /// bytes are intact but not a `V`; [`Io`](ErrorKind::Io).
+    pub fn get<Q>(&self, key: &Q) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        Ok(self.read_value(&key, &hash)?.map(|(v, _)| v))
+    }
+
+    /// Whether `key` has a (live) value. Reads the entry's header and key, not the value.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Store::get), except `Decode`.
+    pub fn contains_key<Q>(&self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        Ok(self
+            .engine()
+            .read(&key, &hash, Need::Key, |_| Ok(()))?
+            .is_some())
+    }
+
+    /// Removes `key`. Returns whether it had a value; removing a missing key is `Ok(false)`.
+    /// A damaged entry is removed too (and counts as a value).
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
+    pub fn remove<Q>(&self, key: &Q) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        Ok(self.remove_many(std::iter::once(key))? == 1)
+    }
+
+    /// Atomically replaces the value of `key` with `f(old value)`, across threads and
+    /// processes: the store lock is held from the read to the rename, so no other write
+    /// can come between. `f` returning `None` removes the key. Returns what `f` returned.
+    ///
+    /// `f` runs while the store lock is held: keep it short, and do not write to the same
+    /// store from inside it (that would wait for the lock forever, or until the
+    /// [`lock_timeout`](Options::lock_timeout)).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let counters: dirkv::Store<String, u64> = dirkv::Store::open(dir.path().join("c"), dirkv::Exists::OpenOrCreate)?;
+    /// counters.update("hits", |n| Some(n.unwrap_or(0) + 1))?;
+    /// assert_eq!(counters.get("hits")?, Some(1));
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Store::get) for the old value (then `f` is not called) and as
+    /// [`set`](Store::set) for the new one; [`Locked`](ErrorKind::Locked) on lock timeout.
+    pub fn update<Q, F>(&self, key: &Q, f: F) -> Result<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+        F: FnOnce(Option<V>) -> Option<V>,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        let guard = e.lock()?;
+        let old = self.read_value(&key, &hash)?;
+        let created = old.as_ref().map(|(_, created)| *created);
+        let new = f(old.map(|(v, _)| v));
+        match &new {
+            Some(value) => {
+                let bytes = self.encode(&key, &hash, value, created)?;
+                let temp = e.write_temp(&hash, &bytes)?;
+                e.commit(temp, &hash)?;
+                drop(guard);
+                e.written(&[hash], &[])?;
+            }
+            None => {
+                let removed = e.unlink(&hash)?;
+                drop(guard);
+                if removed {
+                    e.written(&[], &[hash[0]])?;
+                }
+            }
+        }
+        Ok(new)
+    }
+
+    /// Writes `value` only if `key` has no value; atomic across threads and processes.
+    /// Returns whether it was written.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Store::set); [`Corrupt`](ErrorKind::Corrupt) when the existing entry is
+    /// damaged (nothing is written).
+    pub fn set_if_absent<Q>(&self, key: &Q, value: &V) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        let temp = e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?;
+        let guard = e.lock()?;
+        if e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some() {
+            return Ok(false);
+        }
+        e.commit(temp, &hash)?;
+        drop(guard);
+        e.written(&[hash], &[])?;
+        Ok(true)
+    }
+
+    /// Replaces the value of `key` with `new` only if it currently equals `current`
+    /// (`None` meaning absent; `new` of `None` removes the key). Atomic across threads and
+    /// processes. Returns whether the swap happened.
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Store::get) for the current value and [`set`](Store::set) for the new one.
+    pub fn compare_and_swap<Q>(&self, key: &Q, current: Option<&V>, new: Option<&V>) -> Result<bool>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+        V: PartialEq,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let key = key.key_bytes();
+        let hash = layout::hash(&key);
+        let temp = match new {
+            Some(v) => Some(e.write_temp(&hash, &self.encode(&key, &hash, v, None)?)?),
+            None => None,
+        };
+        let guard = e.lock()?;
+        let now = self.read_value(&key, &hash)?.map(|(v, _)| v);
+        if now.as_ref() != current {
+            return Ok(false);
+        }
+        match temp {
+            Some(temp) => {
+                e.commit(temp, &hash)?;
+                drop(guard);
+                e.written(&[hash], &[])?;
+            }
+            None => {
+                let removed = e.unlink(&hash)?;
+                drop(guard);
+                if removed {
+                    e.written(&[], &[hash[0]])?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The values of several keys, in order.
+    ///
+    /// # Errors
+    ///
+    /// The first error [`get`](Store::get) meets.
+    pub fn get_many<'q, Q, I>(&self, keys: I) -> Result<Vec<Option<V>>>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized + 'q,
+        I: IntoIterator<Item = &'q Q>,
+    {
+        keys.into_iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
+    /// not); in durable mode the batch pays one fsync per entry file and one per shard
+    /// folder touched, not one folder fsync per key. When a key appears twice, the later
+    /// value wins.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Store::set). Entries of earlier chunks (of 1,024) may have been written
+    /// when an error is returned; entries of the failing chunk were not.
+    pub fn set_many<'a, Q, I>(&self, items: I) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized + 'a,
+        V: 'a,
+        I: IntoIterator<Item = (&'a Q, &'a V)>,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut temps = Vec::new();
+            for (key, value) in items.by_ref().take(BATCH) {
+                let key = key.key_bytes();
+                let hash = layout::hash(&key);
+                temps.push((
+                    hash,
+                    e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?,
+                ));
+            }
+            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
+            {
+                let _guard = e.lock()?;
+                for (hash, temp) in temps {
+                    e.commit(temp, &hash)?;
+                }
+            }
+            e.written(&hashes, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Removes several keys under one lock; returns how many had a value.
+    ///
+    /// # Errors
+    ///
+    /// As [`remove`](Store::remove).
+    pub fn remove_many<'q, Q, I>(&self, keys: I) -> Result<usize>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized + 'q,
+        I: IntoIterator<Item = &'q Q>,
+    {
+        let e = self.engine();
+        e.check_writable()?;
+        let keys: Vec<_> = keys.into_iter().map(|k| k.key_bytes()).collect();
+        let mut removed = 0;
+        let mut shards = Vec::new();
+        {
+            let _guard = e.lock()?;
+            for key in &keys {
+                let hash = layout::hash(key);
+                // Expired entries count as absent; damaged ones as present.
+                let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
+                if e.unlink(&hash)? {
+                    shards.push(hash[0]);
+                    removed += usize::from(live);
+                }
+            }
+        }
+        e.written(&[], &shards)?;
+        Ok(removed)
+    }
+
+    /// The number of entries: a listing of the shard folders, no entry is opened.
+    ///
+    /// Counts entry files, so an expired entry not yet removed is counted.
+    ///
+    /// # Errors
+    ///
+    /// A shard folder cannot be listed.
+    pub fn len(&self) -> Result<usize> {
+        let mut n = 0;
+        for item in EntryPaths::new(&self.engine().root) {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Whether the store has no entries (stops at the first one found).
+    ///
+    /// # Errors
+    ///
+    /// A shard folder cannot be listed.
+    pub fn is_empty(&self) -> Result<bool> {
+        match EntryPaths::new(&self.engine().root).next() {
+            None => Ok(true),
+            Some(Ok(_)) => Ok(false),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
+    /// The keys, as `Result<K>` items, streamed shard by shard (memory stays flat however
+    /// large the store). A damaged entry yields an `Err` and the iteration goes on. The
+    /// order is that of the files' hashes, not of the keys.
+    pub fn keys(&self) -> Keys<K, V, C> {
+        Keys::new(Arc::clone(&self.shared))
+    }
+
+    /// The entries, as `Result<(K, V)>` items; see [`keys`](Store::keys).
+    pub fn iter(&self) -> Iter<K, V, C> {
+        Iter::new(Arc::clone(&self.shared))
+    }
+
+    /// The values, as `Result<V>` items; see [`keys`](Store::keys).
+    pub fn values(&self) -> Values<K, V, C> {
+        Values::new(Arc::clone(&self.shared))
+    }
+
+    /// Removes every entry (foreign files in the store are left alone). Shard by shard,
+    /// each under the lock: concurrent writers may add entries meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
+    pub fn clear(&self) -> Result<()> {
+        self.engine().clear()
+    }
+
+    /// Makes every write made through this store (and its clones) durable: the fsyncs that
+    /// [`Durability::Fast`](crate::Durability::Fast) skipped. A no-op in durable mode.
+    ///
+    /// # Errors
+    ///
+    /// An fsync failed; the writes may not be durable.
+    pub fn sync(&self) -> Result<()> {
+        self.engine().sync()
+    }
+
+    /// Removes temp files left by writers that crashed, scanning every shard folder.
+    /// Opening a store already does this when it finds a crashed writer's marker; this is
+    /// for the rest (temp files whose writer is unknown and older than
+    /// [`stale_temp_age`](Options::stale_temp_age)). Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); a folder cannot be listed.
+    pub fn sweep_temps(&self) -> Result<usize> {
+        self.engine().check_writable()?;
+        Ok(self.engine().sweep(true)?.removed)
+    }
+
+    /// The path of the file that holds (or would hold) `key`:
+    /// `<store>/<first two hex digits>/<sha256 hex of the key bytes>.dkv`.
+    pub fn path_of<Q>(&self, key: &Q) -> PathBuf
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        self.engine().entry_path(&layout::hash(&key.key_bytes()))
+    }
+
+    /// The store's folder (absolute).
+    pub fn path(&self) -> &Path {
+        &self.engine().root
+    }
+
+    /// Deletes the whole store: its folder and everything in it. The folder is first
+    /// renamed aside (to `.<name>.dirkv-destroy-<id>` beside it), so the store vanishes at
+    /// once even if the deletion is interrupted; a link at the store path is removed too.
+    /// Other handles to the store are left pointing at nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
+    pub fn destroy(self) -> Result<()> {
+        let e = self.engine();
+        e.check_writable()?;
+        let link = &e.root;
+        let real =
+            fs::canonicalize(link).map_err(|err| Error::io("cannot find the store", link, err))?;
+        let trash = match (real.parent(), real.file_name()) {
+            (Some(parent), Some(name)) => Some(parent.join(format!(
+                ".{}.dirkv-destroy-{}",
+                name.to_string_lossy(),
+                e.writer_id
+            ))),
+            _ => None,
+        };
+        let doomed = match trash {
+            Some(trash) if fs::rename(&real, &trash).is_ok() => trash,
+            _ => real.clone(),
+        };
+        fs::remove_dir_all(&doomed)
+            .map_err(|err| Error::io("cannot delete the store", &doomed, err))?;
+        if real != *link {
+            fs::remove_file(link)
+                .map_err(|err| Error::io("cannot remove the link to the store", link, err))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,81 @@
+//! The few places where platforms differ: opening an entry for reading without following
+//! links or blocking, and making a folder's entries durable.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Opens an entry file for reading. On Unix it does not follow a symbolic link
+/// (`O_NOFOLLOW`) and does not block on a FIFO (`O_NONBLOCK`), so a hostile file in place
+/// of an entry gives an error at once.
+pub(crate) fn open_entry(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    o.open(path)
+}
+
+/// Makes the entries of folder `dir` (names created, renamed, removed) durable. On
+/// platforms without directory fsync (Windows) this is a no-op: renames there are made
+/// durable by the file system's own metadata journal.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Whether an I/O error means "a link, folder, FIFO or socket is where a plain file
+/// should be" rather than a failing device.
+pub(crate) fn is_not_a_file_error(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(
+            err.raw_os_error(),
+            Some(libc::ELOOP | libc::EISDIR | libc::ENXIO | libc::EAGAIN | libc::ENOTDIR)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = err;
+        false
+    }
+}
+
+/// Default mode bits of new entry files (before the umask); ignored off Unix.
+pub(crate) const DEFAULT_FILE_MODE: u32 = 0o666;
+
+/// Sets the mode of files created by a temp-file builder.
+pub(crate) fn set_mode(builder: &mut tempfile::Builder<'_, '_>, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (builder, mode);
+    }
+}
+
+/// Identity of a file: device and inode on Unix.
+#[cfg(unix)]
+pub(crate) fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Identity of a file: not available, so never the same.
+#[cfg(not(unix))]
+pub(crate) fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
