@@ -69,6 +69,8 @@ fn read_into(mut file: &File, buf: &mut Vec<u8>, need: Need) -> io::Result<Resul
         buf.resize(FIRST_READ, 0);
     }
     let mut n = read_once(&mut file, buf)?;
+    // A short first read means the file ended there (regular files).
+    let ended = n < buf.len();
     if n == 0 {
         return Ok(Ok(0));
     }
@@ -85,17 +87,22 @@ fn read_into(mut file: &File, buf: &mut Vec<u8>, need: Need) -> io::Result<Resul
         Need::Whole => total,
         Need::Key => (header.header_len as u64 + header.key_len as u64).min(total),
     };
-    if (n as u64) >= wanted {
+    // Enough bytes, unless the file ended before its header says it should: a truncated
+    // file is damage even when the caller only needs the key.
+    if (n as u64) >= wanted && !(ended && (n as u64) < total) {
         return Ok(Ok(n));
     }
-    // More to read: check the real length first, so a damaged header cannot make us
-    // allocate gigabytes or wait for bytes that are not there.
+    // More to read, or an early end: check the real length first, so a damaged header
+    // cannot make us allocate gigabytes or wait for bytes that are not there.
     let actual = file.metadata()?.len();
     if actual != total {
         return Ok(Err(Damage::Length {
             expected: total,
             actual,
         }));
+    }
+    if (n as u64) >= wanted {
+        return Ok(Ok(n));
     }
     let Ok(wanted) = usize::try_from(wanted) else {
         return Ok(Err(Damage::Length {
