@@ -168,6 +168,14 @@ impl std::error::Error for Error {
     }
 }
 
+impl From<io::Error> for Error {
+    /// An I/O error from outside dirkv (kind [`ErrorKind::Io`], no path), so that `?` works
+    /// in functions that mix `std::io` and dirkv calls.
+    fn from(err: io::Error) -> Error {
+        Error::new(ErrorKind::Io, "I/O error").with_source(err)
+    }
+}
+
 impl From<Error> for io::Error {
     /// Lets dirkv errors flow through `io::Result` code. The dirkv error is kept as the
     /// inner error, so `Display` and the path survive.

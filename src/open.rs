@@ -264,10 +264,8 @@ fn create(path: &Path, manifest: &Manifest, s: &Settings) -> Result<bool> {
     write_manifest(path, manifest)?;
     if s.durability == Durability::Durable {
         sys::sync_dir(path).map_err(|e| Error::io("cannot sync store folder", path, e))?;
-        if made_root {
-            if let Some(parent) = path.parent() {
-                sys::sync_dir(parent).map_err(|e| Error::io("cannot sync folder", parent, e))?;
-            }
+        if let Some(parent) = path.parent().filter(|_| made_root) {
+            sys::sync_dir(parent).map_err(|e| Error::io("cannot sync folder", parent, e))?;
         }
     }
     Ok(true)

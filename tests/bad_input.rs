@@ -139,7 +139,7 @@ fn foreign_files_and_folders_are_ignored_by_listing() {
         .unwrap()
         .to_uppercase()
         .replace(".DKV", ".dkv");
-    fs::write(root.join(&upper[..2].to_lowercase()).join(&upper), b"x").unwrap();
+    fs::write(root.join(upper[..2].to_lowercase()).join(&upper), b"x").unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(
         store.path_of("b"),
