@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::{NamedTempFile, TempPath};
 
 use crate::atomic;
-use crate::entry::{self, Damage, Entry, Header};
+use crate::entry::{self, Damage, Entry, Header, Meta};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{self, Manifest};
 use crate::lock::{LockGuard, StoreLock};
@@ -51,7 +51,18 @@ pub(crate) struct Engine {
 pub(crate) struct Found<'a> {
     pub path: &'a Path,
     pub header: Header,
+    pub key: &'a [u8],
+    /// Empty when only the key was read.
     pub value: &'a [u8],
+}
+
+/// What an entry file must hold to belong where it was found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Expect<'a> {
+    /// Exactly this key (a lookup by key).
+    Key(&'a [u8]),
+    /// A key whose hash is this file's name (a listing).
+    Hash(&'a [u8; 32]),
 }
 
 /// Milliseconds since the Unix epoch.
@@ -165,6 +176,50 @@ impl Engine {
         }
     }
 
+    /// The hash that names the entry file of `key`.
+    pub(crate) fn key_hash(&self, key: &[u8]) -> [u8; 32] {
+        layout::hash(key)
+    }
+
+    /// Builds the bytes of an entry file: header, `key`, then what `encode_value` appends.
+    pub(crate) fn encode_entry(
+        &self,
+        key: &[u8],
+        hash: &[u8; 32],
+        created_ms: Option<u64>,
+        encode_value: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), crate::BoxError>,
+    ) -> Result<Vec<u8>> {
+        let path = || self.entry_path(hash);
+        if key.len() > entry::MAX_KEY_LEN {
+            return Err(
+                Error::new(ErrorKind::InvalidInput, "key is longer than 4 GiB").with_path(path()),
+            );
+        }
+        let mut buf = Vec::with_capacity(entry::HEADER_LEN + key.len() + 128);
+        entry::begin(&mut buf, key);
+        encode_value(&mut buf).map_err(|e| {
+            Error::new(ErrorKind::Encode, "cannot encode value")
+                .with_path(path())
+                .with_source(e)
+        })?;
+        if buf.len() < entry::HEADER_LEN + key.len() {
+            return Err(Error::new(
+                ErrorKind::Encode,
+                "the codec removed bytes it did not write",
+            )
+            .with_path(path()));
+        }
+        let now = now_ms();
+        let meta = Meta {
+            flags: 0,
+            created_ms: created_ms.unwrap_or(now),
+            modified_ms: now,
+            expires_ms: 0,
+        };
+        entry::finish(&mut buf, key.len(), &meta);
+        Ok(buf)
+    }
+
     /// Reads the live entry of `key` (whose hash is `hash`) and hands it to `f`.
     /// `Ok(None)` when absent or expired; a damaged file, or one holding another key, is
     /// a `Corrupt` error naming it.
@@ -175,34 +230,49 @@ impl Engine {
         need: Need,
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        let path = self.entry_path(hash);
-        let now = now_ms();
-        let out = read::with_entry(&path, need, |bytes| {
-            let bytes = bytes.map_err(|d| damage_error(&d, &path))?;
-            let (header, stored_key, value) = match need {
+        self.read_file(&self.entry_path(hash), Expect::Key(key), need, now_ms(), f)
+    }
+
+    /// Reads the entry file at `path`, checks it holds the expected key, and hands it to
+    /// `f`. `Ok(None)` when the file is missing or the entry expired at `now`.
+    pub(crate) fn read_file<R>(
+        &self,
+        path: &Path,
+        expect: Expect<'_>,
+        need: Need,
+        now: u64,
+        f: impl FnOnce(Found<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let out = read::with_entry(path, need, |bytes| {
+            let bytes = bytes.map_err(|d| damage_error(&d, path))?;
+            let (header, key, value) = match need {
                 Need::Whole => {
                     let Entry { header, key, value } =
-                        entry::decode(bytes).map_err(|d| damage_error(&d, &path))?;
+                        entry::decode(bytes).map_err(|d| damage_error(&d, path))?;
                     (header, key, value)
                 }
                 Need::Key => {
-                    let (header, key) =
-                        decode_prefix(bytes).map_err(|d| damage_error(&d, &path))?;
+                    let (header, key) = decode_prefix(bytes).map_err(|d| damage_error(&d, path))?;
                     (header, key, &[][..])
                 }
             };
-            if stored_key != key {
+            let belongs = match expect {
+                Expect::Key(wanted) => key == wanted,
+                Expect::Hash(hash) => self.key_hash(key) == *hash,
+            };
+            if !belongs {
                 return Err(Error::corrupt(
-                    "entry file holds another key than the one its name stands for",
-                    &path,
+                    "entry file holds a key that does not belong under its name",
+                    path,
                 ));
             }
             if header.expired_at(now) {
                 return Ok(None);
             }
             f(Found {
-                path: &path,
+                path,
                 header,
+                key,
                 value,
             })
             .map(Some)
@@ -210,7 +280,7 @@ impl Engine {
         match out {
             Ok(Some(r)) => r,
             Ok(None) => Ok(None),
-            Err(e) => Err(read_error(e, &path)),
+            Err(e) => Err(read_error(e, path)),
         }
     }
 

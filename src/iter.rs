@@ -11,12 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::codec::Codec;
-use crate::engine;
-use crate::entry;
+use crate::engine::{self, Expect};
 use crate::error::{Error, Result};
 use crate::key::OwnedKey;
 use crate::layout;
-use crate::read::{self, Need};
+use crate::read::Need;
 use crate::store::Shared;
 
 /// Paths and hashes of the entry files of a store, in shard order.
@@ -88,46 +87,6 @@ impl Iterator for EntryPaths {
     }
 }
 
-/// Reads the entry file at `path` (named by `hash`) and hands key and value bytes to `f`.
-/// `Ok(None)` when it vanished or expired. With `Need::Key` the value bytes are empty.
-fn read_listed<R>(
-    path: &Path,
-    hash: &[u8; 32],
-    need: Need,
-    now: u64,
-    f: impl FnOnce(&[u8], &[u8]) -> Result<R>,
-) -> Result<Option<R>> {
-    let out = read::with_entry(path, need, |bytes| {
-        let bytes = bytes.map_err(|d| engine::damage_error(&d, path))?;
-        let (header, key, value) = match need {
-            Need::Whole => {
-                let e = entry::decode(bytes).map_err(|d| engine::damage_error(&d, path))?;
-                (e.header, e.key, e.value)
-            }
-            Need::Key => {
-                let (h, k) =
-                    engine::decode_prefix(bytes).map_err(|d| engine::damage_error(&d, path))?;
-                (h, k, &[][..])
-            }
-        };
-        if &layout::hash(key) != hash {
-            return Err(Error::corrupt(
-                "entry file holds a key that does not belong under its name",
-                path,
-            ));
-        }
-        if header.expired_at(now) {
-            return Ok(None);
-        }
-        f(key, value).map(Some)
-    });
-    match out {
-        Ok(Some(r)) => r,
-        Ok(None) => Ok(None),
-        Err(e) => Err(engine::read_error(e, path)),
-    }
-}
-
 fn decode_key<K: OwnedKey>(key: &[u8], path: &Path) -> Result<K> {
     K::from_key_bytes(key).map_err(|e| {
         Error::new(e.kind(), "cannot decode the key of this entry")
@@ -174,7 +133,10 @@ macro_rules! listing {
                     };
                     let $codec = &self.shared.codec;
                     let $path = path.as_path();
-                    let read = read_listed(&path, &hash, $need, self.now, |$key, $value| $body);
+                    let read = self.shared.engine.read_file(&path, Expect::Hash(&hash), $need, self.now, |found| {
+                        let ($key, $value) = (found.key, found.value);
+                        $body
+                    });
                     match read {
                         Ok(Some(item)) => return Some(Ok(item)),
                         Ok(None) => continue,

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::codec::{Codec, MsgPack};
-use crate::engine::{Engine, now_ms};
-use crate::entry::{self, Meta};
+use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::iter::{self, EntryPaths, Iter, Keys, Values};
 use crate::key::{Key, OwnedKey};
@@ -140,35 +139,9 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         value: &V,
         created_ms: Option<u64>,
     ) -> Result<Vec<u8>> {
-        let path = || self.engine().entry_path(hash);
-        if key.len() > entry::MAX_KEY_LEN {
-            return Err(
-                Error::new(ErrorKind::InvalidInput, "key is longer than 4 GiB").with_path(path()),
-            );
-        }
-        let mut buf = Vec::with_capacity(entry::HEADER_LEN + key.len() + 128);
-        entry::begin(&mut buf, key);
-        self.shared.codec.encode(value, &mut buf).map_err(|e| {
-            Error::new(ErrorKind::Encode, "cannot encode value")
-                .with_path(path())
-                .with_source(e)
-        })?;
-        if buf.len() < entry::HEADER_LEN + key.len() {
-            return Err(Error::new(
-                ErrorKind::Encode,
-                "the codec removed bytes it did not write",
-            )
-            .with_path(path()));
-        }
-        let now = now_ms();
-        let meta = Meta {
-            flags: 0,
-            created_ms: created_ms.unwrap_or(now),
-            modified_ms: now,
-            expires_ms: 0,
-        };
-        entry::finish(&mut buf, key.len(), &meta);
-        Ok(buf)
+        self.engine().encode_entry(key, hash, created_ms, |out| {
+            self.shared.codec.encode(value, out)
+        })
     }
 
     /// Reads and decodes the value of `key` (bytes) with its creation time.
@@ -201,7 +174,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         e.check_writable()?;
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
+        let hash = e.key_hash(&key);
         let bytes = self.encode(&key, &hash, value, None)?;
         let temp = e.write_temp(&hash, &bytes)?;
         {
@@ -227,7 +200,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         Q: Key + ?Sized,
     {
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
+        let hash = self.engine().key_hash(&key);
         Ok(self.read_value(&key, &hash)?.map(|(v, _)| v))
     }
 
@@ -241,12 +214,10 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         K: Borrow<Q>,
         Q: Key + ?Sized,
     {
+        let e = self.engine();
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
-        Ok(self
-            .engine()
-            .read(&key, &hash, Need::Key, |_| Ok(()))?
-            .is_some())
+        let hash = e.key_hash(&key);
+        Ok(e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some())
     }
 
     /// Removes `key`. Returns whether it had a value; removing a missing key is `Ok(false)`.
@@ -292,7 +263,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         e.check_writable()?;
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
+        let hash = e.key_hash(&key);
         let guard = e.lock()?;
         let old = self.read_value(&key, &hash)?;
         let created = old.as_ref().map(|(_, created)| *created);
@@ -331,7 +302,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         e.check_writable()?;
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
+        let hash = e.key_hash(&key);
         let temp = e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?;
         let guard = e.lock()?;
         if e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some() {
@@ -359,7 +330,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         e.check_writable()?;
         let key = key.key_bytes();
-        let hash = layout::hash(&key);
+        let hash = e.key_hash(&key);
         let temp = match new {
             Some(v) => Some(e.write_temp(&hash, &self.encode(&key, &hash, v, None)?)?),
             None => None,
@@ -423,7 +394,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             let mut temps = Vec::new();
             for (key, value) in items.by_ref().take(BATCH) {
                 let key = key.key_bytes();
-                let hash = layout::hash(&key);
+                let hash = e.key_hash(&key);
                 temps.push((
                     hash,
                     e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?,
@@ -460,7 +431,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         {
             let _guard = e.lock()?;
             for key in &keys {
-                let hash = layout::hash(key);
+                let hash = e.key_hash(key);
                 // Expired entries count as absent; damaged ones as present.
                 let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
                 if e.unlink(&hash)? {
@@ -559,7 +530,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         K: Borrow<Q>,
         Q: Key + ?Sized,
     {
-        self.engine().entry_path(&layout::hash(&key.key_bytes()))
+        let e = self.engine();
+        e.entry_path(&e.key_hash(&key.key_bytes()))
     }
 
     /// The store's folder (absolute).
