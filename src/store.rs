@@ -359,16 +359,24 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
 
     /// The values of several keys, in order.
     ///
+    /// Like the other batch methods, it takes any iterable of [`Key`]s: an array of
+    /// `&str`, a `&[String]`, a `Vec<u64>`, an iterator of `&String`…
+    ///
     /// # Errors
     ///
     /// The first error [`get`](Store::get) meets.
-    pub fn get_many<'q, Q, I>(&self, keys: I) -> Result<Vec<Option<V>>>
+    pub fn get_many<I>(&self, keys: I) -> Result<Vec<Option<V>>>
     where
-        K: Borrow<Q>,
-        Q: Key + ?Sized + 'q,
-        I: IntoIterator<Item = &'q Q>,
+        I: IntoIterator,
+        I::Item: Key,
     {
-        keys.into_iter().map(|k| self.get(k)).collect()
+        let e = self.engine();
+        keys.into_iter()
+            .map(|k| {
+                let key = k.key_bytes();
+                Ok(self.read_value(&key, &e.key_hash(&key))?.map(|(v, _)| v))
+            })
+            .collect()
     }
 
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
@@ -380,12 +388,11 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     ///
     /// As [`set`](Store::set). Entries of earlier chunks (of 1,024) may have been written
     /// when an error is returned; entries of the failing chunk were not.
-    pub fn set_many<'a, Q, I>(&self, items: I) -> Result<()>
+    pub fn set_many<I, Q, B>(&self, items: I) -> Result<()>
     where
-        K: Borrow<Q>,
-        Q: Key + ?Sized + 'a,
-        V: 'a,
-        I: IntoIterator<Item = (&'a Q, &'a V)>,
+        I: IntoIterator<Item = (Q, B)>,
+        Q: Key,
+        B: Borrow<V>,
     {
         let e = self.engine();
         e.check_writable()?;
@@ -397,7 +404,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
                 let hash = e.key_hash(&key);
                 temps.push((
                     hash,
-                    e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?,
+                    e.write_temp(&hash, &self.encode(&key, &hash, value.borrow(), None)?)?,
                 ));
             }
             let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
@@ -417,15 +424,17 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// # Errors
     ///
     /// As [`remove`](Store::remove).
-    pub fn remove_many<'q, Q, I>(&self, keys: I) -> Result<usize>
+    pub fn remove_many<I>(&self, keys: I) -> Result<usize>
     where
-        K: Borrow<Q>,
-        Q: Key + ?Sized + 'q,
-        I: IntoIterator<Item = &'q Q>,
+        I: IntoIterator,
+        I::Item: Key,
     {
         let e = self.engine();
         e.check_writable()?;
-        let keys: Vec<_> = keys.into_iter().map(|k| k.key_bytes()).collect();
+        let keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .map(|k| k.key_bytes().into_owned())
+            .collect();
         let mut removed = 0;
         let mut shards = Vec::new();
         {

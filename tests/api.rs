@@ -256,6 +256,20 @@ fn batches() {
     assert_eq!(removed, 100);
     assert_eq!(store.len().unwrap(), 2401);
     assert!(common::temp_files(&path).is_empty());
+
+    // Batch methods take any iterable of keys: references to arrays, owned pairs, ...
+    store
+        .set_many(vec![("o1".to_string(), 1), ("o2".to_string(), 2)])
+        .unwrap();
+    store.set_many([("r1", 3)]).unwrap();
+    assert_eq!(
+        store.get_many(&["o1", "o2"]).unwrap(),
+        vec![Some(1), Some(2)]
+    );
+    let owned = vec!["o1".to_string(), "o2".to_string()];
+    assert_eq!(store.get_many(&owned).unwrap(), vec![Some(1), Some(2)]);
+    assert_eq!(store.remove_many(&owned).unwrap(), 2);
+    assert_eq!(store.remove_many(["o1"]).unwrap(), 0);
 }
 
 #[test]
