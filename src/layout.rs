@@ -5,6 +5,8 @@
 //!   DIRKV                 manifest (text): format, key encoding, codec, shard depth
 //!   lock                  the write lock file; never renamed or deleted
 //!   tmp/                  one marker file per open writer (w-<id>.lock)
+//!   quarantine/           damaged and foreign files moved aside by `dirkv verify --repair`
+//!                         (never read by the library; absent until first used)
 //!   00/ .. ff/            256 shard folders, all made at creation
 //!     <sha256 hex>.dkv    one entry file per key
 //!     .tmp-<id>-<random>  a write in progress (renamed over the entry when complete)
@@ -24,6 +26,11 @@ pub const MANIFEST: &str = "DIRKV";
 pub const LOCK: &str = "lock";
 /// The folder of writer markers.
 pub const TMP: &str = "tmp";
+/// The folder that `dirkv verify --repair` moves damaged entries and foreign files into
+/// (`quarantine/<time>-<id>/<their path in the store>`). The library never reads it: it is
+/// not a shard, so listings skip it, and it is not a creation leftover, so a folder holding
+/// it without a manifest is not taken for a half-made store.
+pub const QUARANTINE: &str = "quarantine";
 /// Entry file extension.
 pub const ENTRY_EXT: &str = ".dkv";
 /// Prefix of in-progress writes inside shard folders.

@@ -33,7 +33,8 @@
 //! Main types: [`Store`] (the map), [`Exists`] (open modes), [`Options`] (the builder:
 //! [`Durability`], read-only, codec, lock timeout), [`Error`] with [`ErrorKind`], the
 //! [`Key`]/[`OwnedKey`] traits with [`SerdeKey`] for any serde key, and [`Codec`] with
-//! [`MsgPack`] and [`Raw`].
+//! [`MsgPack`] and [`Raw`]. [`RawStore`] opens any store without its types (key bytes in,
+//! value bytes out), for tools such as the `dirkv` command.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -51,6 +52,7 @@ pub mod layout;
 mod lock;
 mod open;
 mod options;
+mod raw;
 mod read;
 mod store;
 mod sys;
@@ -60,6 +62,10 @@ pub use error::{BoxError, Error, ErrorKind, Result};
 pub use iter::{Iter, Keys, Values};
 pub use key::{Key, OwnedKey, SerdeKey};
 pub use options::{Durability, Exists, Options};
+pub use raw::{
+    Access, EntryInfo, FileType, ItemKind, Quarantine, RawEntries, RawEntry, RawStore, Scan,
+    ScanItem,
+};
 pub use store::Store;
 
 #[cfg(doctest)]

@@ -139,6 +139,19 @@ pub(crate) fn open(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) ->
     }
 }
 
+/// Opens the existing store at `path` with the manifest it has, whatever key encoding and
+/// codec that names (for untyped access). A path that is not a store gives the errors of
+/// opening with [`Exists::Update`]; nothing is ever created.
+pub(crate) fn open_as_found(path: &Path, s: &Settings) -> Result<Engine> {
+    let abs =
+        std::path::absolute(path).map_err(|e| Error::io("cannot resolve store path", path, e))?;
+    if classify(&abs)? == State::Store {
+        let found = read_manifest(&abs)?;
+        return finish(&abs, found, s);
+    }
+    open(&abs, Exists::Update, Manifest::new("", ""), s)
+}
+
 /// Opens an existing store.
 fn existing(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) -> Result<Engine> {
     let found = read_manifest(path)?;

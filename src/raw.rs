@@ -1,0 +1,1150 @@
+//! [`RawStore`]: untyped, byte-level access to any store, for tools (the `dirkv` command)
+//! that do not know the Rust types a store was made with.
+//!
+//! A `RawStore` opens a store with the manifest it has, whatever its key encoding and codec,
+//! and works with *key bytes* (the canonical bytes that are hashed to the file name, see
+//! [`Key`](crate::Key)) and *value bytes* (what the codec wrote). Writes go through the same
+//! atomic, locked path as [`Store`](crate::Store): temp file, lock, rename, folder fsync.
+//!
+//! It also looks at a store the way a repair tool must: [`RawStore::scan`] classifies every
+//! file and folder in it (entries, temp files, writer markers, foreign files, entries in the
+//! wrong shard), [`RawStore::verify_file`] checks one entry file completely, and
+//! [`Quarantine`] moves damaged or foreign files aside without deleting them.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fs::{self, File, ReadDir, TryLockError};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::engine::{self, Engine, now_ms};
+use crate::entry::{self, Header, Meta};
+use crate::error::{Error, ErrorKind, Result};
+use crate::iter::EntryPaths;
+use crate::key::OwnedKey;
+use crate::layout::{self, Manifest};
+use crate::open::{self, Settings};
+use crate::options::{Durability, Exists};
+use crate::read::{self, Need};
+use crate::sys;
+
+/// Writes of [`RawStore::set_many`] are committed in chunks of this many entries.
+const BATCH: usize = 1024;
+/// Age after which a temp file whose writer is unknown counts as stale (as `Options`).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// How a [`RawStore`] is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Access {
+    /// Reads only: no lock file is touched, no writer marker is made, no temp file is swept.
+    /// Safe while applications write the store.
+    ReadOnly,
+    /// Reads and writes (writes take the store lock around each rename, as `Store` does).
+    ReadWrite,
+}
+
+/// A store opened without its types: key bytes in, value bytes out.
+///
+/// ```
+/// use dirkv::{Access, Exists, RawStore, Store};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("pages");
+/// let typed: Store<u64, String> = Store::open(&path, Exists::OpenOrCreate)?;
+/// typed.set(&42, &"hello".to_string())?;
+///
+/// let raw = RawStore::open(&path, Access::ReadOnly)?;
+/// assert_eq!((raw.key_encoding(), raw.codec()), ("u64", "msgpack"));
+/// let entry = raw.get(b"42")?.expect("present");
+/// assert_eq!(entry.value.as_deref(), Some(&b"\xa5hello"[..])); // MessagePack "hello"
+/// assert_eq!(raw.path_of(b"42"), typed.path_of(&42));
+/// # Ok::<(), dirkv::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct RawStore {
+    engine: Engine,
+}
+
+/// Times, flags and size of an entry, from its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EntryInfo {
+    /// The entry file's length in bytes (header, key and value), as its header states it.
+    pub file_len: u64,
+    /// When the key was first written, milliseconds since the Unix epoch.
+    pub created_ms: u64,
+    /// When this value was written, milliseconds since the Unix epoch.
+    pub modified_ms: u64,
+    /// When the value expires, milliseconds since the Unix epoch; `None` for never.
+    pub expires_ms: Option<u64>,
+    /// The header's flag bits (bit 0: compressed, bit 1: encrypted; see the entry format).
+    pub flags: u8,
+}
+
+impl EntryInfo {
+    fn new(header: &Header) -> Self {
+        EntryInfo {
+            file_len: header.total_len(),
+            created_ms: header.meta.created_ms,
+            modified_ms: header.meta.modified_ms,
+            expires_ms: (header.meta.expires_ms != 0).then_some(header.meta.expires_ms),
+            flags: header.meta.flags,
+        }
+    }
+}
+
+/// One entry of a store, as [`RawStore`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RawEntry {
+    /// The entry file.
+    pub path: PathBuf,
+    /// The key bytes.
+    pub key: Vec<u8>,
+    /// The value bytes as the codec wrote them; `None` from [`RawStore::keys`], which reads
+    /// only headers and keys.
+    pub value: Option<Vec<u8>>,
+    /// Header fields.
+    pub info: EntryInfo,
+}
+
+impl RawStore {
+    fn settings(access: Access) -> Settings {
+        Settings {
+            durability: Durability::Durable,
+            read_only: access == Access::ReadOnly,
+            lock_timeout: None,
+            stale_temp_age: STALE_TEMP_AGE,
+            file_mode: sys::DEFAULT_FILE_MODE,
+        }
+    }
+
+    /// Opens the existing store at `path` with the key encoding and codec its manifest
+    /// names. Writes are [`Durability::Durable`] unless changed with
+    /// [`with_durability`](RawStore::with_durability).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::open`](crate::Store::open) with [`Exists::Update`]: `NotFound`,
+    /// `NotAStore`, `IncompatibleFormat` (a newer format), `Corrupt` (a damaged manifest),
+    /// `Io`. Never creates anything.
+    pub fn open(path: impl AsRef<Path>, access: Access) -> Result<Self> {
+        let engine = open::open_as_found(path.as_ref(), &Self::settings(access))?;
+        Ok(RawStore { engine })
+    }
+
+    /// Creates a new, empty store at `path` (a missing path or an empty folder, as
+    /// [`Exists::Error`]) whose manifest names `key_encoding` (such as `utf8`, `u64`,
+    /// `bytes`, `msgpack`; see [`Key`](crate::Key)) and `codec` (such as `msgpack`, `raw`).
+    /// Open it later with a `Store` of matching types.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](ErrorKind::InvalidInput) when a name is not a plain word;
+    /// otherwise as [`Store::open`](crate::Store::open) with [`Exists::Error`]
+    /// (`AlreadyExists`, `NotAStore`, `Io`).
+    pub fn create(path: impl AsRef<Path>, key_encoding: &str, codec: &str) -> Result<Self> {
+        for (what, name) in [("key encoding", key_encoding), ("codec", codec)] {
+            let plain = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !plain {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{what} name `{name}` is not a plain word"),
+                ));
+            }
+        }
+        let wanted = Manifest::new(key_encoding, codec);
+        let engine = open::open(
+            path.as_ref(),
+            Exists::Error,
+            wanted,
+            &Self::settings(Access::ReadWrite),
+        )?;
+        Ok(RawStore { engine })
+    }
+
+    /// Sets how hard later writes work to survive a power cut (see [`Durability`]).
+    #[must_use]
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.engine.durability = durability;
+        self
+    }
+
+    /// The store's folder (absolute).
+    pub fn path(&self) -> &Path {
+        &self.engine.root
+    }
+
+    /// The key encoding named in the manifest (`key = …`).
+    pub fn key_encoding(&self) -> &str {
+        &self.engine.manifest.key
+    }
+
+    /// The codec named in the manifest (`codec = …`).
+    pub fn codec(&self) -> &str {
+        &self.engine.manifest.codec
+    }
+
+    /// The store format version from the manifest.
+    pub fn format(&self) -> u32 {
+        self.engine.manifest.format
+    }
+
+    /// The manifest's shard depth.
+    pub fn shard_depth(&self) -> u32 {
+        self.engine.manifest.shard_depth
+    }
+
+    /// Further manifest settings (`name = value` lines other than the ones above).
+    pub fn settings_map(&self) -> &BTreeMap<String, String> {
+        &self.engine.manifest.extra
+    }
+
+    /// The file that holds (or would hold) the entry of `key`:
+    /// `<store>/<first two hex digits>/<sha256 hex of the key bytes>.dkv`.
+    pub fn path_of(&self, key: &[u8]) -> PathBuf {
+        self.engine.entry_path(&layout::hash(key))
+    }
+
+    /// Checks that `key` is a valid key of this store's key encoding: UTF-8 for `utf8`,
+    /// canonical decimal in range for integer types (`7`, not `07`), one complete
+    /// MessagePack value for `msgpack`. Any bytes pass for `bytes` and for encodings this
+    /// build does not know.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](ErrorKind::InvalidInput) saying what is wrong.
+    pub fn check_key(&self, key: &[u8]) -> Result<()> {
+        key_problem(self.key_encoding(), key)
+            .map_or(Ok(()), |m| Err(Error::new(ErrorKind::InvalidInput, m)))
+    }
+
+    /// Checks that `value` is something this store's codec can decode: one complete
+    /// MessagePack value for `msgpack`; any bytes for `raw` and codecs this build does not
+    /// know.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](ErrorKind::InvalidInput) saying what is wrong.
+    pub fn check_value(&self, value: &[u8]) -> Result<()> {
+        value_problem(self.codec(), value)
+            .map_or(Ok(()), |m| Err(Error::new(ErrorKind::InvalidInput, m)))
+    }
+
+    /// The entry of `key`, value included; `None` when there is none or it has expired.
+    /// Takes no lock.
+    ///
+    /// # Errors
+    ///
+    /// [`Corrupt`](ErrorKind::Corrupt) naming the file when it is damaged or holds another
+    /// key; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for an entry this build
+    /// cannot read (a newer format, a compressed or encrypted value); [`Io`](ErrorKind::Io).
+    pub fn get(&self, key: &[u8]) -> Result<Option<RawEntry>> {
+        let hash = layout::hash(key);
+        self.engine.read(key, &hash, Need::Whole, |found| {
+            Ok(RawEntry {
+                path: found.path.to_owned(),
+                key: key.to_vec(),
+                value: Some(
+                    self.stored_value(&found.header, found.value, found.path)?
+                        .into_owned(),
+                ),
+                info: EntryInfo::new(&found.header),
+            })
+        })
+    }
+
+    /// Writes `value` (codec bytes) under `key` (key bytes), replacing any old value
+    /// atomically, exactly as [`Store::set`](crate::Store::set) does: a reader or a crash
+    /// sees the old value or the new one, and no temp file is left behind on error.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); [`InvalidInput`](ErrorKind::InvalidInput) when
+    /// [`check_key`](RawStore::check_key) or [`check_value`](RawStore::check_value) fails;
+    /// [`Io`](ErrorKind::Io).
+    pub fn set(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.set_many(std::iter::once((key, value)))
+    }
+
+    /// Writes several entries, each atomic on its own, committing them in chunks of 1,024
+    /// under one lock per chunk (one folder fsync per shard and chunk in durable mode).
+    /// When a key appears twice, the later value wins.
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](RawStore::set). Entries of earlier chunks may have been written when an
+    /// error is returned; entries of the failing chunk were not.
+    pub fn set_many<'a, I>(&self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    {
+        let e = &self.engine;
+        e.check_writable()?;
+        let mut items = items.into_iter().peekable();
+        let mut buf = Vec::new();
+        while items.peek().is_some() {
+            let mut temps = Vec::new();
+            for (key, value) in items.by_ref().take(BATCH) {
+                self.check_key(key)?;
+                self.check_value(value)?;
+                let hash = layout::hash(key);
+                build_entry(&mut buf, key, value)
+                    .map_err(|err| err.with_path(e.entry_path(&hash)))?;
+                temps.push((hash, e.write_temp(&hash, &buf)?));
+            }
+            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
+            {
+                let _guard = e.lock()?;
+                for (hash, temp) in temps {
+                    e.commit(temp, &hash)?;
+                }
+            }
+            e.written(&hashes, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entry of `key`. Returns whether it had a value (a damaged entry is
+    /// removed too and counts as a value; an expired one does not).
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
+    pub fn remove(&self, key: &[u8]) -> Result<bool> {
+        let e = &self.engine;
+        e.check_writable()?;
+        let hash = layout::hash(key);
+        let (live, removed) = {
+            let _guard = e.lock()?;
+            let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
+            (live, e.unlink(&hash)?)
+        };
+        if removed {
+            e.written(&[], &[hash[0]])?;
+        }
+        Ok(removed && live)
+    }
+
+    /// The live entries with their values, streamed shard by shard in file-name order
+    /// (memory stays flat). Expired entries are skipped. A damaged entry yields an `Err`
+    /// naming its path and the walk goes on. Takes no lock.
+    pub fn entries(&self) -> RawEntries<'_> {
+        RawEntries::new(self, Need::Whole)
+    }
+
+    /// As [`entries`](RawStore::entries), reading only each file's header and key (the
+    /// `value` fields are `None`); cheaper for large values.
+    pub fn keys(&self) -> RawEntries<'_> {
+        RawEntries::new(self, Need::Key)
+    }
+
+    /// Checks the entry file at `path` completely: header, length, checksum, that its key
+    /// is the one its file name stands for, that the key is valid for the key encoding
+    /// ([`check_key`](RawStore::check_key)) and the value for the codec
+    /// ([`check_value`](RawStore::check_value)). Expired entries are checked too.
+    /// `Ok(None)` when the file is gone.
+    ///
+    /// # Errors
+    ///
+    /// [`Corrupt`](ErrorKind::Corrupt) for damage (and for a name that is not an entry
+    /// name); [`Decode`](ErrorKind::Decode) for an intact file whose key or value does not
+    /// decode; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for an entry this build
+    /// cannot read; [`Io`](ErrorKind::Io).
+    pub fn verify_file(&self, path: &Path) -> Result<Option<RawEntry>> {
+        let Some(hash) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(layout::parse_entry_name)
+        else {
+            return Err(Error::corrupt("not an entry file name", path));
+        };
+        let Some(entry) = self.read_entry(path, &hash, Need::Whole, None)? else {
+            return Ok(None);
+        };
+        let decode = |m: String| Err(Error::new(ErrorKind::Decode, m).with_path(path));
+        if let Some(m) = key_problem(self.key_encoding(), &entry.key) {
+            return decode(m);
+        }
+        if let Some(m) = entry
+            .value
+            .as_deref()
+            .and_then(|v| value_problem(self.codec(), v))
+        {
+            return decode(m);
+        }
+        Ok(Some(entry))
+    }
+
+    /// Every file and folder of the store, classified (see [`ItemKind`]): the root first,
+    /// then `tmp/`, then the shard folders `00`..`ff` one at a time (streamed). Does not
+    /// look inside `quarantine/` or inside foreign folders, and opens no entry file (use
+    /// [`verify_file`](RawStore::verify_file) for that). A folder that cannot be listed
+    /// yields one `Err` and the scan goes on.
+    pub fn scan(&self) -> Scan {
+        Scan {
+            root: self.engine.root.clone(),
+            own_id: self
+                .engine
+                .marker
+                .as_ref()
+                .map(|_| self.engine.writer_id.clone()),
+            stale_age: self.engine.stale_temp_age,
+            started: false,
+            pending: VecDeque::new(),
+            alive: HashSet::new(),
+            dead: HashSet::new(),
+            bad_shards: HashSet::new(),
+            next_shard: 0,
+            current: None,
+        }
+    }
+
+    /// Removes temp files left by writers that crashed (any age), temp files whose writer
+    /// is unknown once older than an hour, and crashed writers' markers, scanning every
+    /// shard. Temp files of live writers are never touched. Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); a folder cannot be listed.
+    pub fn sweep_temps(&self) -> Result<usize> {
+        self.engine.check_writable()?;
+        Ok(self.engine.sweep(true)?.removed)
+    }
+
+    /// Makes the store's structure whole again: creates missing shard folders and a missing
+    /// `tmp/`. Returns the folders made.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); [`Io`](ErrorKind::Io) when a folder cannot be made
+    /// (for instance a file has its name).
+    pub fn restore_folders(&self) -> Result<Vec<PathBuf>> {
+        let e = &self.engine;
+        e.check_writable()?;
+        let mut made = Vec::new();
+        let names = std::iter::once(layout::TMP.to_owned())
+            .chain((0..=255u8).map(layout::shard_name))
+            .collect::<Vec<_>>();
+        for name in names {
+            let dir = e.root.join(name);
+            match fs::symlink_metadata(&dir) {
+                Ok(_) => continue,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("cannot examine store folder", &dir, err)),
+            }
+            match fs::create_dir(&dir) {
+                Ok(()) => made.push(dir),
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(Error::io("cannot create store folder", &dir, err)),
+            }
+        }
+        if !made.is_empty() && e.durability == Durability::Durable {
+            sys::sync_dir(&e.root)
+                .map_err(|err| Error::io("cannot sync store folder", &e.root, err))?;
+        }
+        Ok(made)
+    }
+
+    /// Makes every write made through this handle durable (see
+    /// [`Store::sync`](crate::Store::sync)); a no-op in durable mode.
+    ///
+    /// # Errors
+    ///
+    /// An fsync failed.
+    pub fn sync(&self) -> Result<()> {
+        self.engine.sync()
+    }
+
+    /// A quarantine for this store: a new folder `quarantine/<UTC time>-<id>/` (made on
+    /// first use) that damaged entries and foreign files are moved into, keeping their
+    /// path relative to the store. Nothing moved there is ever read or deleted by dirkv.
+    pub fn quarantine(&self) -> Quarantine<'_> {
+        let stamp = utc_text(now_ms()).replace(':', "-");
+        let stamp = stamp.split('.').next().unwrap_or(&stamp).to_owned();
+        Quarantine {
+            store: self,
+            dir: self
+                .engine
+                .root
+                .join(layout::QUARANTINE)
+                .join(format!("{stamp}Z-{}", self.engine.writer_id)),
+        }
+    }
+}
+
+impl RawStore {
+    /// The value of an entry after the steps that undo per-entry flags. This build writes no
+    /// flags, so a flagged (compressed or encrypted) entry cannot be read yet.
+    fn stored_value<'a>(
+        &self,
+        header: &Header,
+        stored: &'a [u8],
+        path: &Path,
+    ) -> Result<Cow<'a, [u8]>> {
+        if header.meta.flags != 0 {
+            return Err(Error::new(
+                ErrorKind::IncompatibleFormat,
+                format!(
+                    "entry has flags {:#04x} (compressed or encrypted), which this build cannot read",
+                    header.meta.flags
+                ),
+            )
+            .with_path(path));
+        }
+        Ok(Cow::Borrowed(stored))
+    }
+
+    /// Reads the entry file at `path`, whose name stands for `hash`. Expired entries are
+    /// `Ok(None)` unless `now` is `None`.
+    fn read_entry(
+        &self,
+        path: &Path,
+        hash: &[u8; 32],
+        need: Need,
+        now: Option<u64>,
+    ) -> Result<Option<RawEntry>> {
+        let out = read::with_entry(path, need, |bytes| {
+            let bytes = bytes.map_err(|d| engine::damage_error(&d, path))?;
+            let (header, key, value) = match need {
+                Need::Whole => {
+                    let e = entry::decode(bytes).map_err(|d| engine::damage_error(&d, path))?;
+                    (e.header, e.key, Some(e.value))
+                }
+                Need::Key => {
+                    let (h, k) =
+                        engine::decode_prefix(bytes).map_err(|d| engine::damage_error(&d, path))?;
+                    (h, k, None)
+                }
+            };
+            if &layout::hash(key) != hash {
+                return Err(Error::corrupt(
+                    "entry file holds a key that does not belong under its name",
+                    path,
+                ));
+            }
+            if now.is_some_and(|now| header.expired_at(now)) {
+                return Ok(None);
+            }
+            let value = match value {
+                Some(v) => Some(self.stored_value(&header, v, path)?.into_owned()),
+                None => None,
+            };
+            Ok(Some(RawEntry {
+                path: path.to_owned(),
+                key: key.to_vec(),
+                value,
+                info: EntryInfo::new(&header),
+            }))
+        });
+        match out {
+            Ok(Some(r)) => r,
+            Ok(None) => Ok(None),
+            Err(err) => Err(engine::read_error(err, path)),
+        }
+    }
+}
+
+/// A folder of the store's `quarantine/` that files are moved into; from
+/// [`RawStore::quarantine`].
+#[derive(Debug)]
+pub struct Quarantine<'a> {
+    store: &'a RawStore,
+    dir: PathBuf,
+}
+
+impl Quarantine<'_> {
+    /// The folder files are moved into (it exists once something was moved).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Moves the file, folder or link at `path` (inside the store, but not one of its own
+    /// files or folders: manifest, lock, `tmp/`, `quarantine/`, a shard folder) into the
+    /// quarantine folder under the same relative path, and returns where it went.
+    ///
+    /// Runs under the store lock. An entry file in its right shard is checked again under
+    /// the lock first: if it is intact now (a writer replaced it meanwhile) or gone, it is
+    /// left alone and `Ok(None)` is returned. Nothing is ever overwritten or deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); [`InvalidInput`](ErrorKind::InvalidInput) for a
+    /// path outside the store or part of its structure; [`AlreadyExists`](ErrorKind::AlreadyExists)
+    /// when the destination is taken; [`Io`](ErrorKind::Io).
+    pub fn move_in(&mut self, path: &Path) -> Result<Option<PathBuf>> {
+        let e = &self.store.engine;
+        e.check_writable()?;
+        let refuse =
+            |what: &'static str| Err(Error::new(ErrorKind::InvalidInput, what).with_path(path));
+        let Ok(rel) = path.strip_prefix(&e.root) else {
+            return refuse("cannot quarantine a path outside the store");
+        };
+        let parts: Vec<&str> = rel
+            .components()
+            .map(|c| match c {
+                Component::Normal(s) => s.to_str().unwrap_or("\u{fffd}"),
+                _ => "..",
+            })
+            .collect();
+        let reserved = |name: &str| {
+            [
+                layout::MANIFEST,
+                layout::LOCK,
+                layout::TMP,
+                layout::QUARANTINE,
+            ]
+            .contains(&name)
+                || layout::parse_shard_name(name).is_some()
+        };
+        match parts.as_slice() {
+            [] => return refuse("cannot quarantine the store itself"),
+            [one] if reserved(one) => return refuse("cannot quarantine a part of the store"),
+            [first, ..] if *first == layout::QUARANTINE => {
+                return refuse("already in the quarantine");
+            }
+            _ if parts.contains(&"..") => return refuse("not a plain path inside the store"),
+            _ => {}
+        }
+        let shard = match parts.as_slice() {
+            [s, _] => layout::parse_shard_name(s),
+            _ => None,
+        };
+        let guard = e.lock()?;
+        let in_place_entry = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(layout::parse_entry_name)
+            .filter(|h| Some(h[0]) == shard);
+        if in_place_entry.is_some() {
+            match self.store.verify_file(path) {
+                Ok(_) => return Ok(None),
+                Err(err) if err.kind() == ErrorKind::Io => return Err(err),
+                Err(_) => {}
+            }
+        }
+        match fs::symlink_metadata(path) {
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io("cannot examine file", path, err)),
+        }
+        let dest = self.dir.join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|err| Error::io("cannot create quarantine folder", parent, err))?;
+        }
+        match fs::symlink_metadata(&dest) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    "the quarantine already holds a file of this name",
+                )
+                .with_path(&dest));
+            }
+            Err(err) => return Err(Error::io("cannot examine quarantine", &dest, err)),
+        }
+        fs::rename(path, &dest)
+            .map_err(|err| Error::io("cannot move into quarantine", path, err))?;
+        drop(guard);
+        if let Some(shard) = shard {
+            e.written(&[], &[shard])?;
+        }
+        Ok(Some(dest))
+    }
+}
+
+/// Builds the bytes of an entry file into `buf`.
+fn build_entry(buf: &mut Vec<u8>, key: &[u8], value: &[u8]) -> Result<()> {
+    if key.len() > entry::MAX_KEY_LEN {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "key is longer than 4 GiB",
+        ));
+    }
+    entry::begin(buf, key);
+    buf.extend_from_slice(value);
+    let now = now_ms();
+    let meta = Meta {
+        flags: 0,
+        created_ms: now,
+        modified_ms: now,
+        expires_ms: 0,
+    };
+    entry::finish(buf, key.len(), &meta);
+    Ok(())
+}
+
+/// What is wrong with `key` as a key of `encoding`, if anything.
+fn key_problem(encoding: &str, key: &[u8]) -> Option<String> {
+    macro_rules! ints {
+        ($($t:ident)*) => {
+            match encoding {
+                "utf8" => String::from_key_bytes(key).err(),
+                "msgpack" => return msgpack_problem(key).map(|m| format!("key {m}")),
+                $(stringify!($t) => <$t as OwnedKey>::from_key_bytes(key).err(),)*
+                _ => None,
+            }
+        };
+    }
+    let err = ints!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize)?;
+    Some(match encoding {
+        "utf8" => "key is not UTF-8 text".to_owned(),
+        _ => format!("key is not a {encoding} in canonical decimal form ({err})"),
+    })
+}
+
+/// What is wrong with `value` for `codec`, if anything.
+fn value_problem(codec: &str, value: &[u8]) -> Option<String> {
+    match codec {
+        "msgpack" => msgpack_problem(value).map(|m| format!("value {m}")),
+        _ => None,
+    }
+}
+
+/// Whether `bytes` is exactly one complete MessagePack value.
+fn msgpack_problem(bytes: &[u8]) -> Option<String> {
+    use serde::Deserialize;
+    let mut de = rmp_serde::Deserializer::new(io::Cursor::new(bytes));
+    match serde::de::IgnoredAny::deserialize(&mut de) {
+        Err(err) => Some(format!("is not valid MessagePack ({err})")),
+        Ok(_) if de.position() != bytes.len() as u64 => Some(format!(
+            "is not one MessagePack value ({} bytes follow it)",
+            bytes.len() as u64 - de.position()
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// A UTC time as `YYYY-MM-DDTHH:MM:SS.mmm` (no zone letter).
+pub(crate) fn utc_text(ms: u64) -> String {
+    let days = i64::try_from(ms / 86_400_000).unwrap_or(i64::MAX / 2);
+    let rest = ms % 86_400_000;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}",
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000
+    )
+}
+
+/// The entries of a store, from [`RawStore::entries`] and [`RawStore::keys`].
+#[derive(Debug)]
+pub struct RawEntries<'a> {
+    store: &'a RawStore,
+    paths: EntryPaths,
+    need: Need,
+    now: u64,
+}
+
+impl<'a> RawEntries<'a> {
+    fn new(store: &'a RawStore, need: Need) -> Self {
+        RawEntries {
+            store,
+            paths: EntryPaths::new(&store.engine.root),
+            need,
+            now: now_ms(),
+        }
+    }
+}
+
+impl Iterator for RawEntries<'_> {
+    type Item = Result<RawEntry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (path, hash) = match self.paths.next()? {
+                Ok(found) => found,
+                Err(err) => return Some(Err(err)),
+            };
+            match self
+                .store
+                .read_entry(&path, &hash, self.need, Some(self.now))
+            {
+                Ok(Some(entry)) => return Some(Ok(entry)),
+                Ok(None) => continue,
+                Err(err) => return Some(Err(err)),
+            }
+        }
+    }
+}
+
+/// What a file or folder found by [`RawStore::scan`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ItemKind {
+    /// The manifest, `DIRKV`.
+    Manifest,
+    /// The lock file, `lock`.
+    Lock,
+    /// The folder of writer markers, `tmp/`.
+    TempFolder,
+    /// The quarantine folder (its contents are not scanned).
+    Quarantine,
+    /// A shard folder `00`..`ff`.
+    Shard,
+    /// An entry file in its shard (its contents are not checked by the scan).
+    Entry,
+    /// A write in progress (`.tmp-<writer>-<random>` in a shard), or another file in
+    /// `tmp/`. `stale` when its writer is gone (its marker is unlocked) or, for an unknown
+    /// writer, when it is older than an hour: [`RawStore::sweep_temps`] removes those.
+    Temp {
+        /// Left behind by a writer that is gone.
+        stale: bool,
+    },
+    /// A writer's marker in `tmp/`; `alive` while that writer holds its lock.
+    Marker {
+        /// The writer still has the store open.
+        alive: bool,
+    },
+    /// An entry file name in the wrong shard folder: the library never looks there.
+    Misplaced,
+    /// Anything the store did not make: a file, folder or link (inside a shard, at the
+    /// root, or in `tmp/`).
+    Foreign,
+    /// A shard folder that is missing (the item's path is where it should be).
+    MissingShard,
+    /// A shard folder name holding something else than a folder (a file, or a link, which
+    /// writes refuse to follow).
+    ShardNotAFolder,
+}
+
+impl ItemKind {
+    /// Whether this item is something `dirkv verify` reports: misplaced, foreign, a missing
+    /// or bad shard, a stale temp file or a dead writer's marker.
+    pub fn is_problem(self) -> bool {
+        matches!(
+            self,
+            ItemKind::Misplaced
+                | ItemKind::Foreign
+                | ItemKind::MissingShard
+                | ItemKind::ShardNotAFolder
+                | ItemKind::Temp { stale: true }
+                | ItemKind::Marker { alive: false }
+        )
+    }
+}
+
+/// The type of a scanned item on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileType {
+    /// A regular file.
+    File,
+    /// A folder.
+    Folder,
+    /// A symbolic link (not followed).
+    Link,
+    /// A FIFO, socket or device.
+    Other,
+    /// Nothing is there ([`ItemKind::MissingShard`]).
+    Missing,
+}
+
+/// A file or folder found by [`RawStore::scan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScanItem {
+    /// Where it is.
+    pub path: PathBuf,
+    /// What it is to the store.
+    pub kind: ItemKind,
+    /// What it is on disk.
+    pub file_type: FileType,
+    /// Its length in bytes (from its metadata, links not followed).
+    pub len: u64,
+    /// Its modification time, when known.
+    pub modified: Option<SystemTime>,
+}
+
+/// Every file and folder of a store, from [`RawStore::scan`].
+#[derive(Debug)]
+pub struct Scan {
+    root: PathBuf,
+    own_id: Option<String>,
+    stale_age: Duration,
+    started: bool,
+    pending: VecDeque<Result<ScanItem>>,
+    alive: HashSet<String>,
+    dead: HashSet<String>,
+    bad_shards: HashSet<u8>,
+    next_shard: usize,
+    current: Option<(u8, PathBuf, ReadDir)>,
+}
+
+fn file_type_of(meta: &fs::Metadata) -> FileType {
+    let t = meta.file_type();
+    if t.is_symlink() {
+        FileType::Link
+    } else if t.is_dir() {
+        FileType::Folder
+    } else if t.is_file() {
+        FileType::File
+    } else {
+        FileType::Other
+    }
+}
+
+impl Scan {
+    fn is_older(&self, modified: Option<SystemTime>) -> bool {
+        modified
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age >= self.stale_age)
+    }
+
+    /// Classifies one listed item; `None` when it vanished.
+    fn item(
+        &self,
+        path: PathBuf,
+        classify: impl FnOnce(FileType, Option<SystemTime>) -> ItemKind,
+    ) -> Option<Result<ScanItem>> {
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+            Err(err) => return Some(Err(Error::io("cannot examine file", &path, err))),
+        };
+        let file_type = file_type_of(&meta);
+        let modified = meta.modified().ok();
+        Some(Ok(ScanItem {
+            kind: classify(file_type, modified),
+            path,
+            file_type,
+            len: meta.len(),
+            modified,
+        }))
+    }
+
+    /// Lists the root and `tmp/` into `pending`.
+    fn start(&mut self) {
+        self.started = true;
+        let root = self.root.clone();
+        let names = match list(&root) {
+            Ok(names) => names,
+            Err(err) => {
+                self.pending.push_back(Err(err));
+                self.next_shard = layout::SHARDS;
+                return;
+            }
+        };
+        let mut shards_seen = HashSet::new();
+        let mut has_tmp = false;
+        for name in &names {
+            let path = root.join(name);
+            let shard = layout::parse_shard_name(name);
+            let item = self.item(path, |t, _| match (name.as_str(), t) {
+                (layout::MANIFEST, FileType::File) => ItemKind::Manifest,
+                (layout::LOCK, FileType::File) => ItemKind::Lock,
+                (layout::TMP, FileType::Folder) => ItemKind::TempFolder,
+                (layout::QUARANTINE, FileType::Folder) => ItemKind::Quarantine,
+                (_, FileType::Folder) if shard.is_some() => ItemKind::Shard,
+                _ if shard.is_some() => ItemKind::ShardNotAFolder,
+                _ => ItemKind::Foreign,
+            });
+            if let Some(Ok(found)) = &item {
+                match (found.kind, shard) {
+                    (ItemKind::Shard, Some(s)) => {
+                        shards_seen.insert(s);
+                    }
+                    (ItemKind::ShardNotAFolder, Some(s)) => {
+                        shards_seen.insert(s);
+                        self.bad_shards.insert(s);
+                    }
+                    (ItemKind::TempFolder, _) => has_tmp = true,
+                    _ => {}
+                }
+            }
+            self.pending.extend(item);
+        }
+        for s in 0..=255u8 {
+            if !shards_seen.contains(&s) {
+                self.bad_shards.insert(s);
+                self.pending.push_back(Ok(ScanItem {
+                    path: root.join(layout::shard_name(s)),
+                    kind: ItemKind::MissingShard,
+                    file_type: FileType::Missing,
+                    len: 0,
+                    modified: None,
+                }));
+            }
+        }
+        if has_tmp {
+            self.start_tmp();
+        }
+    }
+
+    /// Lists `tmp/`: markers (is their writer alive?) and other files.
+    fn start_tmp(&mut self) {
+        let tmp = self.root.join(layout::TMP);
+        let names = match list(&tmp) {
+            Ok(names) => names,
+            Err(err) => {
+                self.pending.push_back(Err(err));
+                return;
+            }
+        };
+        for name in names {
+            let path = tmp.join(&name);
+            let marker = layout::marker_id(&name).map(str::to_owned);
+            let alive = marker
+                .as_ref()
+                .map(|id| self.own_id.as_deref() == Some(id.as_str()) || marker_is_locked(&path));
+            let item = self.item(path, |t, modified| match (t, alive) {
+                (FileType::File, Some(alive)) => ItemKind::Marker { alive },
+                (FileType::File, None) => ItemKind::Temp {
+                    stale: self.is_older(modified),
+                },
+                _ => ItemKind::Foreign,
+            });
+            if let (Some(Ok(found)), Some(id)) = (&item, marker) {
+                match found.kind {
+                    ItemKind::Marker { alive: true } => self.alive.insert(id),
+                    ItemKind::Marker { alive: false } => self.dead.insert(id),
+                    _ => false,
+                };
+            }
+            self.pending.extend(item);
+        }
+    }
+
+    fn shard_item(&self, shard: u8, path: PathBuf, name: &str) -> Option<Result<ScanItem>> {
+        let entry = layout::parse_entry_name(name);
+        let writer = layout::temp_writer_id(name);
+        self.item(path, |t, modified| match (t, entry, writer) {
+            (FileType::File, Some(h), _) if h[0] == shard => ItemKind::Entry,
+            (FileType::File, Some(_), _) => ItemKind::Misplaced,
+            (FileType::File, None, Some(id)) => ItemKind::Temp {
+                stale: !self.alive.contains(id)
+                    && self.own_id.as_deref() != Some(id)
+                    && (self.dead.contains(id) || self.is_older(modified)),
+            },
+            _ => ItemKind::Foreign,
+        })
+    }
+}
+
+/// Whether a writer marker is locked by a live writer (errors count as alive: the safe
+/// side, as the sweep does).
+fn marker_is_locked(path: &Path) -> bool {
+    match File::open(path).map(|f| f.try_lock()) {
+        Ok(Ok(())) => false,
+        Ok(Err(TryLockError::WouldBlock)) => true,
+        Ok(Err(TryLockError::Error(_))) | Err(_) => true,
+    }
+}
+
+/// The names in a folder, sorted (names that are not UTF-8 are kept lossily).
+fn list(dir: &Path) -> Result<Vec<String>> {
+    let err = |e| Error::io("cannot list folder", dir, e);
+    let mut names = Vec::new();
+    for item in fs::read_dir(dir).map_err(err)? {
+        names.push(
+            item.map_err(err)?
+                .file_name()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    names.sort();
+    Ok(names)
+}
+
+impl Iterator for Scan {
+    type Item = Result<ScanItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.start();
+        }
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(item);
+            }
+            if let Some((shard, dir, items)) = &mut self.current {
+                let (shard, dir) = (*shard, dir.clone());
+                match items.next() {
+                    Some(Ok(item)) => {
+                        let name = item.file_name();
+                        let name = name.to_string_lossy();
+                        match self.shard_item(shard, item.path(), &name) {
+                            Some(found) => return Some(found),
+                            None => continue,
+                        }
+                    }
+                    Some(Err(err)) => {
+                        self.current = None;
+                        return Some(Err(Error::io("cannot list shard folder", &dir, err)));
+                    }
+                    None => {
+                        self.current = None;
+                        continue;
+                    }
+                }
+            }
+            if self.next_shard >= layout::SHARDS {
+                return None;
+            }
+            let shard = self.next_shard as u8;
+            self.next_shard += 1;
+            if self.bad_shards.contains(&shard) {
+                continue;
+            }
+            let dir = self.root.join(layout::shard_name(shard));
+            match fs::read_dir(&dir) {
+                Ok(items) => self.current = Some((shard, dir, items)),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                Err(err) => return Some(Err(Error::io("cannot list shard folder", &dir, err))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_text_is_rfc3339_like() {
+        assert_eq!(utc_text(0), "1970-01-01T00:00:00.000");
+        assert_eq!(utc_text(951_782_400_123), "2000-02-29T00:00:00.123");
+        assert_eq!(utc_text(1_735_787_045_000), "2025-01-02T03:04:05.000");
+    }
+
+    #[test]
+    fn keys_are_checked_per_encoding() {
+        assert_eq!(key_problem("utf8", "héllo".as_bytes()), None);
+        assert!(key_problem("utf8", &[0xff]).is_some());
+        assert_eq!(key_problem("u8", b"255"), None);
+        assert!(key_problem("u8", b"256").is_some());
+        assert!(key_problem("u64", b"007").is_some());
+        assert_eq!(key_problem("i64", b"-7"), None);
+        assert_eq!(key_problem("bytes", &[0xff, 0]), None);
+        assert_eq!(key_problem("msgpack", &[0x81, 0xa1, b'x', 0x01]), None);
+        assert!(key_problem("msgpack", &[0x81, 0xa1, b'x']).is_some());
+        assert!(key_problem("msgpack", &[0x01, 0x02]).is_some());
+        assert_eq!(key_problem("some-future-encoding", &[0xff]), None);
+    }
+
+    #[test]
+    fn values_are_checked_per_codec() {
+        assert_eq!(value_problem("msgpack", &[0xa1, b'a']), None);
+        assert!(value_problem("msgpack", &[]).is_some());
+        assert!(value_problem("msgpack", &[0xc1]).is_some());
+        assert!(value_problem("msgpack", &[0xdb, 0xff, 0xff, 0xff, 0xff]).is_some());
+        assert_eq!(value_problem("raw", &[0xc1]), None);
+    }
+}
