@@ -40,6 +40,9 @@
 #![warn(missing_docs)]
 
 mod atomic;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 mod codec;
 mod engine;
 #[doc(hidden)]

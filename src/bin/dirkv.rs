@@ -1,0 +1,5 @@
+//! The `dirkv` command.
+
+fn main() -> std::process::ExitCode {
+    dirkv::cli::main()
+}

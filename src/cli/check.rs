@@ -1,0 +1,346 @@
+//! `stat` and `verify`: what is in a store folder, and what is wrong with it.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::{CmdResult, Fail, Progress, chain, open, stdout};
+use crate::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem};
+
+/// How many foreign paths `stat` lists by name.
+const STAT_LIST_MAX: usize = 20;
+
+fn type_name(t: FileType) -> &'static str {
+    match t {
+        FileType::File => "file",
+        FileType::Folder => "folder",
+        FileType::Link => "link",
+        FileType::Missing => "nothing",
+        _ => "special file",
+    }
+}
+
+/// Files under `dir`, recursively (links not followed); 0 when it does not exist.
+fn count_files(dir: &Path) -> u64 {
+    let Ok(items) = fs::read_dir(dir) else {
+        return 0;
+    };
+    items
+        .flatten()
+        .map(|item| match item.file_type() {
+            Ok(t) if t.is_dir() => count_files(&item.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+#[derive(Default)]
+struct Counts {
+    entries: u64,
+    bytes: u64,
+    per_shard: Vec<u64>,
+    temps: u64,
+    stale_temps: u64,
+    writers: u64,
+    dead_writers: u64,
+    foreign: Vec<PathBuf>,
+    foreign_total: u64,
+    misplaced: u64,
+    missing_shards: u64,
+    bad_shards: u64,
+}
+
+impl Counts {
+    fn add(&mut self, item: &ScanItem) {
+        match item.kind {
+            ItemKind::Entry => {
+                self.entries += 1;
+                self.bytes += item.len;
+                let shard = item
+                    .path
+                    .parent()
+                    .and_then(Path::file_name)
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| u8::from_str_radix(n, 16).ok());
+                if let Some(s) = shard {
+                    self.per_shard[usize::from(s)] += 1;
+                }
+            }
+            ItemKind::Temp { stale } => {
+                self.temps += 1;
+                self.stale_temps += u64::from(stale);
+            }
+            ItemKind::Marker { alive: true } => self.writers += 1,
+            ItemKind::Marker { alive: false } => self.dead_writers += 1,
+            ItemKind::Foreign => {
+                self.foreign_total += 1;
+                if self.foreign.len() < STAT_LIST_MAX {
+                    self.foreign.push(item.path.clone());
+                }
+            }
+            ItemKind::Misplaced => self.misplaced += 1,
+            ItemKind::MissingShard => self.missing_shards += 1,
+            ItemKind::ShardNotAFolder => self.bad_shards += 1,
+            _ => {}
+        }
+    }
+}
+
+pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
+    let store = open(dir, Access::ReadOnly)?;
+    let progress = Progress::shards("scanning", false);
+    let mut c = Counts {
+        per_shard: vec![0; 256],
+        ..Counts::default()
+    };
+    let mut failed = 0u64;
+    for item in store.scan() {
+        match item {
+            Ok(item) => {
+                progress.at(&item.path);
+                c.add(&item);
+            }
+            Err(err) => {
+                progress.suspend(|| super::warn(&chain(&err)));
+                failed += 1;
+            }
+        }
+    }
+    progress.finish();
+    let quarantined = count_files(&store.path().join(crate::layout::QUARANTINE));
+    let min = c.per_shard.iter().copied().min().unwrap_or(0);
+    let max = c.per_shard.iter().copied().max().unwrap_or(0);
+    let mean = c.entries as f64 / 256.0;
+    let settings: Vec<String> = store
+        .settings_map()
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    let mut out = stdout();
+    if as_json {
+        let value = json!({
+            "path": store.path().to_string_lossy(),
+            "format": store.format(),
+            "shard_depth": store.shard_depth(),
+            "key": store.key_encoding(),
+            "codec": store.codec(),
+            "settings": store.settings_map(),
+            "entries": c.entries,
+            "bytes": c.bytes,
+            "shard_fill": {"min": min, "mean": mean, "max": max},
+            "temp_files": c.temps,
+            "stale_temp_files": c.stale_temps,
+            "open_writers": c.writers,
+            "gone_writers": c.dead_writers,
+            "foreign": c.foreign_total,
+            "foreign_paths": c.foreign.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+            "misplaced": c.misplaced,
+            "missing_shards": c.missing_shards,
+            "bad_shards": c.bad_shards,
+            "quarantined_files": quarantined,
+        });
+        writeln!(out, "{value}")?;
+    } else {
+        let settings = if settings.is_empty() {
+            "none".to_owned()
+        } else {
+            settings.join(", ")
+        };
+        writeln!(out, "store        {}", store.path().display())?;
+        writeln!(
+            out,
+            "format       {} (shard depth {})",
+            store.format(),
+            store.shard_depth()
+        )?;
+        writeln!(out, "key          {}", store.key_encoding())?;
+        writeln!(out, "codec        {}", store.codec())?;
+        writeln!(out, "settings     {settings}")?;
+        writeln!(out, "entries      {}", c.entries)?;
+        writeln!(out, "bytes        {} (entry files)", c.bytes)?;
+        writeln!(
+            out,
+            "shard fill   min {min}, mean {mean:.2}, max {max} entries per shard (256 shards)"
+        )?;
+        writeln!(out, "temp files   {} ({} stale)", c.temps, c.stale_temps)?;
+        writeln!(
+            out,
+            "writers      {} open, {} gone without closing",
+            c.writers, c.dead_writers
+        )?;
+        writeln!(out, "foreign      {}", c.foreign_total)?;
+        for p in &c.foreign {
+            writeln!(out, "               {}", p.display())?;
+        }
+        if c.foreign_total > c.foreign.len() as u64 {
+            writeln!(
+                out,
+                "               … and {} more",
+                c.foreign_total - c.foreign.len() as u64
+            )?;
+        }
+        writeln!(
+            out,
+            "misplaced    {} (entries in the wrong shard)",
+            c.misplaced
+        )?;
+        if c.missing_shards + c.bad_shards > 0 {
+            writeln!(
+                out,
+                "bad shards   {} missing, {} not folders",
+                c.missing_shards, c.bad_shards
+            )?;
+        }
+        writeln!(out, "quarantine   {quarantined} files")?;
+    }
+    out.flush()?;
+    if failed > 0 {
+        return Err(Fail::error(format!("{failed} folders could not be listed")));
+    }
+    Ok(())
+}
+
+/// What `verify` says about one item, and whether `--repair` quarantines it.
+fn diagnose(store: &RawStore, item: &ScanItem) -> Option<(String, bool)> {
+    let kind_of = |t| type_name(t);
+    Some(match item.kind {
+        ItemKind::Entry => match store.verify_file(&item.path) {
+            Ok(_) => return None,
+            Err(err) => {
+                let quarantine = matches!(err.kind(), ErrorKind::Corrupt | ErrorKind::Decode);
+                let mut text = chain(&err);
+                if err.kind() == ErrorKind::IncompatibleFormat {
+                    text.push_str(" (left in place)");
+                }
+                (text, quarantine)
+            }
+        },
+        ItemKind::Misplaced => (
+            format!(
+                "entry file in the wrong shard folder (never read): {}",
+                item.path.display()
+            ),
+            true,
+        ),
+        ItemKind::Foreign => (
+            format!(
+                "foreign {} (not made by dirkv): {}",
+                kind_of(item.file_type),
+                item.path.display()
+            ),
+            true,
+        ),
+        ItemKind::MissingShard => (
+            format!("shard folder is missing: {}", item.path.display()),
+            false,
+        ),
+        ItemKind::ShardNotAFolder => (
+            format!(
+                "shard folder is a {}, not a folder (move it away by hand): {}",
+                kind_of(item.file_type),
+                item.path.display()
+            ),
+            false,
+        ),
+        ItemKind::Temp { stale: true } => (
+            format!(
+                "stale temp file (its writer is gone): {}",
+                item.path.display()
+            ),
+            false,
+        ),
+        ItemKind::Marker { alive: false } => (
+            format!("marker of a writer that is gone: {}", item.path.display()),
+            false,
+        ),
+        _ => return None,
+    })
+}
+
+pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
+    // Repair opens for writing, which (as every writable open) first sweeps the temp files
+    // of writers known to have crashed.
+    let store = open(
+        dir,
+        if repair {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        },
+    )?;
+    let progress = Progress::shards("verifying", false);
+    let mut out = stdout();
+    let mut quarantine = store.quarantine();
+    let (mut entries, mut problems, mut repaired) = (0u64, 0u64, 0u64);
+    let (mut stale, mut missing) = (0u64, 0u64);
+    let mut say =
+        |line: String| progress.suspend(|| writeln!(out, "{line}").and_then(|()| out.flush()));
+    for item in store.scan() {
+        let item = match item {
+            Ok(item) => item,
+            Err(err) => {
+                problems += 1;
+                say(chain(&err))?;
+                continue;
+            }
+        };
+        progress.at(&item.path);
+        entries += u64::from(item.kind == ItemKind::Entry);
+        let Some((what, movable)) = diagnose(&store, &item) else {
+            continue;
+        };
+        problems += 1;
+        say(what)?;
+        match item.kind {
+            ItemKind::Temp { .. } | ItemKind::Marker { .. } => stale += 1,
+            ItemKind::MissingShard => missing += 1,
+            _ => {}
+        }
+        if !(repair && movable) {
+            continue;
+        }
+        match quarantine.move_in(&item.path) {
+            Ok(Some(dest)) => {
+                repaired += 1;
+                say(format!("  moved to {}", dest.display()))?;
+            }
+            Ok(None) => {
+                repaired += 1;
+                say("  intact now (rewritten meanwhile) or gone; left alone".into())?;
+            }
+            Err(err) => say(format!("  cannot quarantine: {}", chain(&err)))?,
+        }
+    }
+    if repair && missing > 0 {
+        match store.restore_folders() {
+            Ok(made) => {
+                repaired += (made.len() as u64).min(missing);
+                say(format!("repair: recreated {} folders", made.len()))?;
+            }
+            Err(err) => say(format!("repair: cannot recreate folders: {}", chain(&err)))?,
+        }
+    }
+    if repair && stale > 0 {
+        match store.sweep_temps() {
+            Ok(n) => {
+                repaired += (n as u64).min(stale);
+                say(format!("repair: removed {n} stale temp files"))?;
+            }
+            Err(err) => say(format!("repair: cannot remove temp files: {}", chain(&err)))?,
+        }
+    }
+    progress.finish();
+    let summary = match (problems, repair) {
+        (0, _) => format!("checked {entries} entries: no problems"),
+        (n, false) => format!("checked {entries} entries: {n} problems"),
+        (n, true) => format!("checked {entries} entries: {n} problems, {repaired} repaired"),
+    };
+    say(summary)?;
+    if problems > 0 {
+        return Err(Fail::problems());
+    }
+    Ok(())
+}
