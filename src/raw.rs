@@ -825,8 +825,10 @@ pub enum ItemKind {
 }
 
 impl ItemKind {
-    /// Whether this item is something `dirkv verify` reports: misplaced, foreign, a missing
-    /// or bad shard, a stale temp file or a dead writer's marker.
+    /// Whether this item is something wrong with the store, as `dirkv verify` counts it:
+    /// misplaced, foreign, a missing or bad shard. Stale temp files and crashed writers'
+    /// markers are not: they are leftovers that writable opens and
+    /// [`RawStore::sweep_temps`] remove.
     pub fn is_problem(self) -> bool {
         matches!(
             self,
@@ -834,8 +836,6 @@ impl ItemKind {
                 | ItemKind::Foreign
                 | ItemKind::MissingShard
                 | ItemKind::ShardNotAFolder
-                | ItemKind::Temp { stale: true }
-                | ItemKind::Marker { alive: false }
         )
     }
 }

@@ -203,79 +203,78 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     Ok(())
 }
 
-/// What `verify` says about one item, and whether `--repair` quarantines it.
-fn diagnose(store: &RawStore, item: &ScanItem) -> Option<(String, bool)> {
-    let kind_of = |t| type_name(t);
-    Some(match item.kind {
+/// How `verify` counts a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Finding {
+    /// Damage or something that does not belong: exit status 3. `--repair` moves it into
+    /// the quarantine when `movable`.
+    Problem { movable: bool },
+    /// A leftover the library sweeps by itself (stale temp files, a crashed writer's
+    /// marker): reported, removed by `--repair`, but not a problem.
+    Leftover,
+}
+
+/// What `verify` says about one item.
+fn diagnose(store: &RawStore, item: &ScanItem) -> Option<(String, Finding)> {
+    let path = item.path.display();
+    let problem = |text: String, movable: bool| Some((text, Finding::Problem { movable }));
+    match item.kind {
         ItemKind::Entry => match store.verify_file(&item.path) {
-            Ok(_) => return None,
+            Ok(_) => None,
             Err(err) => {
-                let quarantine = matches!(err.kind(), ErrorKind::Corrupt | ErrorKind::Decode);
+                let movable = matches!(err.kind(), ErrorKind::Corrupt | ErrorKind::Decode);
                 let mut text = chain(&err);
                 if err.kind() == ErrorKind::IncompatibleFormat {
                     text.push_str(" (left in place)");
                 }
-                (text, quarantine)
+                problem(text, movable)
             }
         },
-        ItemKind::Misplaced => (
+        ItemKind::Misplaced => problem(
+            format!("entry file in the wrong shard folder (never read): {path}"),
+            true,
+        ),
+        ItemKind::Foreign => problem(
             format!(
-                "entry file in the wrong shard folder (never read): {}",
-                item.path.display()
+                "foreign {} (not made by dirkv): {path}",
+                type_name(item.file_type)
             ),
             true,
         ),
-        ItemKind::Foreign => (
+        ItemKind::MissingShard => problem(format!("shard folder is missing: {path}"), false),
+        ItemKind::ShardNotAFolder => problem(
             format!(
-                "foreign {} (not made by dirkv): {}",
-                kind_of(item.file_type),
-                item.path.display()
-            ),
-            true,
-        ),
-        ItemKind::MissingShard => (
-            format!("shard folder is missing: {}", item.path.display()),
-            false,
-        ),
-        ItemKind::ShardNotAFolder => (
-            format!(
-                "shard folder is a {}, not a folder (move it away by hand): {}",
-                kind_of(item.file_type),
-                item.path.display()
+                "shard folder is a {}, not a folder (move it away by hand): {path}",
+                type_name(item.file_type)
             ),
             false,
         ),
-        ItemKind::Temp { stale: true } => (
-            format!(
-                "stale temp file (its writer is gone): {}",
-                item.path.display()
-            ),
-            false,
-        ),
-        ItemKind::Marker { alive: false } => (
-            format!("marker of a writer that is gone: {}", item.path.display()),
-            false,
-        ),
-        _ => return None,
-    })
+        ItemKind::Temp { stale: true } => Some((
+            format!("note: stale temp file (its writer is gone): {path}"),
+            Finding::Leftover,
+        )),
+        ItemKind::Marker { alive: false } => Some((
+            format!("note: marker of a writer that is gone: {path}"),
+            Finding::Leftover,
+        )),
+        _ => None,
+    }
 }
 
 pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
     // Repair opens for writing, which (as every writable open) first sweeps the temp files
     // of writers known to have crashed.
-    let store = open(
-        dir,
-        if repair {
-            Access::ReadWrite
-        } else {
-            Access::ReadOnly
-        },
-    )?;
+    let access = if repair {
+        Access::ReadWrite
+    } else {
+        Access::ReadOnly
+    };
+    let store = open(dir, access)?;
     let progress = Progress::shards("verifying", false);
     let mut out = stdout();
     let mut quarantine = store.quarantine();
     let (mut entries, mut problems, mut repaired) = (0u64, 0u64, 0u64);
-    let (mut stale, mut missing) = (0u64, 0u64);
+    let (mut leftovers, mut missing) = (0u64, 0u64);
     let mut say =
         |line: String| progress.suspend(|| writeln!(out, "{line}").and_then(|()| out.flush()));
     for item in store.scan() {
@@ -289,16 +288,21 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
         };
         progress.at(&item.path);
         entries += u64::from(item.kind == ItemKind::Entry);
-        let Some((what, movable)) = diagnose(&store, &item) else {
+        let Some((what, finding)) = diagnose(&store, &item) else {
             continue;
         };
-        problems += 1;
         say(what)?;
-        match item.kind {
-            ItemKind::Temp { .. } | ItemKind::Marker { .. } => stale += 1,
-            ItemKind::MissingShard => missing += 1,
-            _ => {}
-        }
+        let movable = match finding {
+            Finding::Leftover => {
+                leftovers += 1;
+                continue;
+            }
+            Finding::Problem { movable } => {
+                problems += 1;
+                missing += u64::from(item.kind == ItemKind::MissingShard);
+                movable
+            }
+        };
         if !(repair && movable) {
             continue;
         }
@@ -323,20 +327,21 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
             Err(err) => say(format!("repair: cannot recreate folders: {}", chain(&err)))?,
         }
     }
-    if repair && stale > 0 {
+    if repair && leftovers > 0 {
         match store.sweep_temps() {
-            Ok(n) => {
-                repaired += (n as u64).min(stale);
-                say(format!("repair: removed {n} stale temp files"))?;
-            }
+            Ok(n) => say(format!("repair: removed {n} stale temp files and markers"))?,
             Err(err) => say(format!("repair: cannot remove temp files: {}", chain(&err)))?,
         }
     }
     progress.finish();
+    let notes = match leftovers {
+        0 => String::new(),
+        n => format!(" ({n} notes)"),
+    };
     let summary = match (problems, repair) {
-        (0, _) => format!("checked {entries} entries: no problems"),
-        (n, false) => format!("checked {entries} entries: {n} problems"),
-        (n, true) => format!("checked {entries} entries: {n} problems, {repaired} repaired"),
+        (0, _) => format!("checked {entries} entries: no problems{notes}"),
+        (n, false) => format!("checked {entries} entries: {n} problems{notes}"),
+        (n, true) => format!("checked {entries} entries: {n} problems, {repaired} repaired{notes}"),
     };
     say(summary)?;
     if problems > 0 {
