@@ -18,15 +18,15 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::engine::{self, Engine, now_ms};
-use crate::entry::{self, Header, Meta};
+use crate::engine::{Engine, Expect, now_ms};
+use crate::entry::Header;
 use crate::error::{Error, ErrorKind, Result};
 use crate::iter::EntryPaths;
 use crate::key::OwnedKey;
 use crate::layout::{self, Manifest};
 use crate::open::{self, Settings};
 use crate::options::{Durability, Exists};
-use crate::read::{self, Need};
+use crate::read::Need;
 use crate::sys;
 
 /// Writes of [`RawStore::set_many`] are committed in chunks of this many entries.
@@ -207,7 +207,7 @@ impl RawStore {
     /// The file that holds (or would hold) the entry of `key`:
     /// `<store>/<first two hex digits>/<sha256 hex of the key bytes>.dkv`.
     pub fn path_of(&self, key: &[u8]) -> PathBuf {
-        self.engine.entry_path(&layout::hash(key))
+        self.engine.entry_path(&self.engine.key_hash(key))
     }
 
     /// Checks that `key` is a valid key of this store's key encoding: UTF-8 for `utf8`,
@@ -244,7 +244,7 @@ impl RawStore {
     /// key; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for an entry this build
     /// cannot read (a newer format, a compressed or encrypted value); [`Io`](ErrorKind::Io).
     pub fn get(&self, key: &[u8]) -> Result<Option<RawEntry>> {
-        let hash = layout::hash(key);
+        let hash = self.engine.key_hash(key);
         self.engine.read(key, &hash, Need::Whole, |found| {
             Ok(RawEntry {
                 path: found.path.to_owned(),
@@ -286,16 +286,17 @@ impl RawStore {
         let e = &self.engine;
         e.check_writable()?;
         let mut items = items.into_iter().peekable();
-        let mut buf = Vec::new();
         while items.peek().is_some() {
             let mut temps = Vec::new();
             for (key, value) in items.by_ref().take(BATCH) {
                 self.check_key(key)?;
                 self.check_value(value)?;
-                let hash = layout::hash(key);
-                build_entry(&mut buf, key, value)
-                    .map_err(|err| err.with_path(e.entry_path(&hash)))?;
-                temps.push((hash, e.write_temp(&hash, &buf)?));
+                let hash = e.key_hash(key);
+                let bytes = e.encode_entry(key, &hash, None, |out| {
+                    out.extend_from_slice(value);
+                    Ok(())
+                })?;
+                temps.push((hash, e.write_temp(&hash, &bytes)?));
             }
             let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
             {
@@ -318,7 +319,7 @@ impl RawStore {
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
         let e = &self.engine;
         e.check_writable()?;
-        let hash = layout::hash(key);
+        let hash = self.engine.key_hash(key);
         let (live, removed) = {
             let _guard = e.lock()?;
             let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
@@ -508,44 +509,23 @@ impl RawStore {
         need: Need,
         now: Option<u64>,
     ) -> Result<Option<RawEntry>> {
-        let out = read::with_entry(path, need, |bytes| {
-            let bytes = bytes.map_err(|d| engine::damage_error(&d, path))?;
-            let (header, key, value) = match need {
-                Need::Whole => {
-                    let e = entry::decode(bytes).map_err(|d| engine::damage_error(&d, path))?;
-                    (e.header, e.key, Some(e.value))
-                }
-                Need::Key => {
-                    let (h, k) =
-                        engine::decode_prefix(bytes).map_err(|d| engine::damage_error(&d, path))?;
-                    (h, k, None)
-                }
-            };
-            if &layout::hash(key) != hash {
-                return Err(Error::corrupt(
-                    "entry file holds a key that does not belong under its name",
-                    path,
-                ));
-            }
-            if now.is_some_and(|now| header.expired_at(now)) {
-                return Ok(None);
-            }
-            let value = match value {
-                Some(v) => Some(self.stored_value(&header, v, path)?.into_owned()),
-                None => None,
-            };
-            Ok(Some(RawEntry {
-                path: path.to_owned(),
-                key: key.to_vec(),
-                value,
-                info: EntryInfo::new(&header),
-            }))
-        });
-        match out {
-            Ok(Some(r)) => r,
-            Ok(None) => Ok(None),
-            Err(err) => Err(engine::read_error(err, path)),
-        }
+        let now = now.unwrap_or(0);
+        self.engine
+            .read_file(path, Expect::Hash(hash), need, now, |found| {
+                let value = match need {
+                    Need::Whole => Some(
+                        self.stored_value(&found.header, found.value, path)?
+                            .into_owned(),
+                    ),
+                    Need::Key => None,
+                };
+                Ok(RawEntry {
+                    path: path.to_owned(),
+                    key: found.key.to_vec(),
+                    value,
+                    info: EntryInfo::new(&found.header),
+                })
+            })
     }
 }
 
@@ -656,27 +636,6 @@ impl Quarantine<'_> {
         }
         Ok(Some(dest))
     }
-}
-
-/// Builds the bytes of an entry file into `buf`.
-fn build_entry(buf: &mut Vec<u8>, key: &[u8], value: &[u8]) -> Result<()> {
-    if key.len() > entry::MAX_KEY_LEN {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "key is longer than 4 GiB",
-        ));
-    }
-    entry::begin(buf, key);
-    buf.extend_from_slice(value);
-    let now = now_ms();
-    let meta = Meta {
-        flags: 0,
-        created_ms: now,
-        modified_ms: now,
-        expires_ms: 0,
-    };
-    entry::finish(buf, key.len(), &meta);
-    Ok(())
 }
 
 /// What is wrong with `key` as a key of `encoding`, if anything.
