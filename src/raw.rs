@@ -110,7 +110,7 @@ pub struct RawEntry {
 }
 
 impl RawStore {
-    fn settings(access: Access) -> Settings {
+    fn open_settings(access: Access) -> Settings {
         Settings {
             durability: Durability::Durable,
             read_only: access == Access::ReadOnly,
@@ -130,7 +130,7 @@ impl RawStore {
     /// `NotAStore`, `IncompatibleFormat` (a newer format), `Corrupt` (a damaged manifest),
     /// `Io`. Never creates anything.
     pub fn open(path: impl AsRef<Path>, access: Access) -> Result<Self> {
-        let engine = open::open_as_found(path.as_ref(), &Self::settings(access))?;
+        let engine = open::open_as_found(path.as_ref(), &Self::open_settings(access))?;
         Ok(RawStore { engine })
     }
 
@@ -162,7 +162,7 @@ impl RawStore {
             path.as_ref(),
             Exists::Error,
             wanted,
-            &Self::settings(Access::ReadWrite),
+            &Self::open_settings(Access::ReadWrite),
         )?;
         Ok(RawStore { engine })
     }
@@ -200,7 +200,7 @@ impl RawStore {
     }
 
     /// Further manifest settings (`name = value` lines other than the ones above).
-    pub fn settings_map(&self) -> &BTreeMap<String, String> {
+    pub fn settings(&self) -> &BTreeMap<String, String> {
         &self.engine.manifest.extra
     }
 

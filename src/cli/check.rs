@@ -115,7 +115,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     let max = c.per_shard.iter().copied().max().unwrap_or(0);
     let mean = c.entries as f64 / 256.0;
     let settings: Vec<String> = store
-        .settings_map()
+        .settings()
         .iter()
         .map(|(k, v)| format!("{k} = {v}"))
         .collect();
@@ -127,7 +127,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
             "shard_depth": store.shard_depth(),
             "key": store.key_encoding(),
             "codec": store.codec(),
-            "settings": store.settings_map(),
+            "settings": store.settings(),
             "entries": c.entries,
             "bytes": c.bytes,
             "shard_fill": {"min": min, "mean": mean, "max": max},
