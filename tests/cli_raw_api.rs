@@ -107,7 +107,7 @@ fn create_then_typed_open_and_checked_writes() {
         raw.set(b"1", &two).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
-    let items: Vec<(Vec<u8>, Vec<u8>)> = (0..2500u32)
+    let items: Vec<(Vec<u8>, Vec<u8>)> = (0..1100u32)
         .map(|n| {
             (
                 n.to_string().into_bytes(),
@@ -121,13 +121,13 @@ fn create_then_typed_open_and_checked_writes() {
 
     let typed: Store<u64, String> = Store::open(&path, Exists::Update).unwrap();
     assert_eq!(typed.get(&99999).unwrap().as_deref(), Some("hello"));
-    assert_eq!(typed.get(&2499).unwrap().as_deref(), Some("v2499"));
-    assert_eq!(typed.len().unwrap(), 2501);
+    assert_eq!(typed.get(&1099).unwrap().as_deref(), Some("v1099"));
+    assert_eq!(typed.len().unwrap(), 1101);
     let raw = RawStore::open(&path, Access::ReadWrite).unwrap();
     assert!(raw.remove(b"99999").unwrap());
     assert!(!raw.remove(b"99999").unwrap());
     assert_eq!(typed.get(&99999).unwrap(), None);
-    assert_eq!(raw.keys().count(), 2500);
+    assert_eq!(raw.keys().count(), 1100);
     assert!(raw.keys().all(|e| e.unwrap().value.is_none()));
     assert!(raw.entries().all(|e| e.unwrap().value.is_some()));
 }
