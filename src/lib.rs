@@ -34,7 +34,8 @@
 //! [`Durability`], read-only, codec, lock timeout), [`Error`] with [`ErrorKind`], the
 //! [`Key`]/[`OwnedKey`] traits with [`SerdeKey`] for any serde key, and [`Codec`] with
 //! [`MsgPack`] and [`Raw`]. [`RawStore`] opens any store without its types (key bytes in,
-//! value bytes out), for tools such as the `dirkv` command.
+//! value bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
+//! [`RawStore::quarantine`] look at and repair a store folder.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -48,6 +49,7 @@ mod engine;
 #[doc(hidden)]
 pub mod entry;
 mod error;
+mod inspect;
 mod iter;
 mod key;
 #[doc(hidden)]
@@ -62,13 +64,11 @@ mod sys;
 
 pub use codec::{Codec, MsgPack, Raw};
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use inspect::{FileType, ItemKind, Quarantine, Scan, ScanItem};
 pub use iter::{Iter, Keys, Values};
 pub use key::{Key, OwnedKey, SerdeKey};
 pub use options::{Durability, Exists, Options};
-pub use raw::{
-    Access, EntryInfo, FileType, ItemKind, Quarantine, RawEntries, RawEntry, RawStore, Scan,
-    ScanItem,
-};
+pub use raw::{Access, EntryInfo, RawEntries, RawEntry, RawStore};
 pub use store::Store;
 
 #[cfg(doctest)]
