@@ -382,7 +382,7 @@ impl RawStore {
         Ok(Some(entry))
     }
 
-    /// Every file and folder of the store, classified (see [`ItemKind`]): the root first,
+    /// Every file and folder of the store, classified (see [`ItemKind`](crate::ItemKind)): the root first,
     /// then `tmp/`, then the shard folders `00`..`ff` one at a time (streamed). Does not
     /// look inside `quarantine/` or inside foreign folders, and opens no entry file (use
     /// [`verify_file`](RawStore::verify_file) for that). A folder that cannot be listed
