@@ -20,6 +20,9 @@ use crate::options::Durability;
 use crate::read::{self, Need};
 use crate::sys;
 
+/// Batches commit in chunks of this many entries (bounded memory and open temp files).
+pub(crate) const BATCH: usize = 1024;
+
 /// Fast-mode writes remembered for `sync`; past this many files, `sync` syncs every entry.
 const DIRTY_FILES_MAX: usize = 1 << 16;
 
@@ -256,6 +259,13 @@ impl Engine {
                     (header, key, &[][..])
                 }
             };
+            if header.meta.flags != 0 {
+                return Err(Error::new(
+                    ErrorKind::IncompatibleFormat,
+                    format!("entry has flags {:#04x} (compressed or encrypted) that this build cannot read", header.meta.flags),
+                )
+                .with_path(path));
+            }
             let belongs = match expect {
                 Expect::Key(wanted) => key == wanted,
                 Expect::Hash(hash) => self.key_hash(key) == *hash,
@@ -347,6 +357,60 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Writes entries given as `(hash, entry bytes)` (each built by [`encode_entry`]), in
+    /// chunks of [`BATCH`]: the chunk's temp files are written first, then renamed under one
+    /// lock, then each touched shard folder is synced once (durable mode). Items are
+    /// produced lazily, so a failing item stops the batch before its chunk is committed.
+    ///
+    /// [`encode_entry`]: Engine::encode_entry
+    pub(crate) fn put_many(
+        &self,
+        items: impl IntoIterator<Item = Result<([u8; 32], Vec<u8>)>>,
+    ) -> Result<()> {
+        self.check_writable()?;
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut temps = Vec::new();
+            for item in items.by_ref().take(BATCH) {
+                let (hash, bytes) = item?;
+                temps.push((hash, self.write_temp(&hash, &bytes)?));
+            }
+            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
+            {
+                let _guard = self.lock()?;
+                for (hash, temp) in temps {
+                    self.commit(temp, &hash)?;
+                }
+            }
+            self.written(&hashes, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entries of `keys` under one lock; returns how many had a live value
+    /// (a damaged entry is removed and counts; an expired one is removed and does not).
+    pub(crate) fn remove_keys<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Result<usize> {
+        self.check_writable()?;
+        let mut removed = 0;
+        let mut shards = Vec::new();
+        {
+            let _guard = self.lock()?;
+            for key in keys {
+                let hash = self.key_hash(key);
+                let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
+                if self.unlink(&hash)? {
+                    shards.push(hash[0]);
+                    removed += usize::from(live);
+                }
+            }
+        }
+        self.written(&[], &shards)?;
+        Ok(removed)
     }
 
     /// Makes every write made through this store so far durable.

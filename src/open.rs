@@ -270,6 +270,18 @@ fn create(path: &Path, manifest: &Manifest, s: &Settings) -> Result<bool> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
         Err(e) => Err(Error::io("cannot create store folder", &dir, e)),
     };
+    // Manifest temp files of an interrupted creation. Best effort: one left behind is
+    // harmless (never read), and `dirkv verify` reports it.
+    for item in fs::read_dir(path).map_err(|e| Error::io("cannot list store folder", path, e))? {
+        let Ok(item) = item else { continue };
+        if item
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(layout::MANIFEST_TEMP_PREFIX))
+        {
+            let _ = fs::remove_file(item.path());
+        }
+    }
     mkdir(path.join(layout::TMP))?;
     for shard in 0..=255u8 {
         mkdir(path.join(layout::shard_name(shard)))?;

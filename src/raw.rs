@@ -30,8 +30,6 @@ use crate::options::{Durability, Exists};
 use crate::read::Need;
 use crate::sys;
 
-/// Writes of [`RawStore::set_many`] are committed in chunks of this many entries.
-const BATCH: usize = 1024;
 /// Age after which a temp file whose writer is unknown counts as stale (as `Options`).
 const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
@@ -285,30 +283,16 @@ impl RawStore {
         I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
     {
         let e = &self.engine;
-        e.check_writable()?;
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            let mut temps = Vec::new();
-            for (key, value) in items.by_ref().take(BATCH) {
-                self.check_key(key)?;
-                self.check_value(value)?;
-                let hash = e.key_hash(key);
-                let bytes = e.encode_entry(key, &hash, None, |out| {
-                    out.extend_from_slice(value);
-                    Ok(())
-                })?;
-                temps.push((hash, e.write_temp(&hash, &bytes)?));
-            }
-            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
-            {
-                let _guard = e.lock()?;
-                for (hash, temp) in temps {
-                    e.commit(temp, &hash)?;
-                }
-            }
-            e.written(&hashes, &[])?;
-        }
-        Ok(())
+        e.put_many(items.into_iter().map(|(key, value)| {
+            self.check_key(key)?;
+            self.check_value(value)?;
+            let hash = e.key_hash(key);
+            let bytes = e.encode_entry(key, &hash, None, |out| {
+                out.extend_from_slice(value);
+                Ok(())
+            })?;
+            Ok((hash, bytes))
+        }))
     }
 
     /// Removes the entry of `key`. Returns whether it had a value (a damaged entry is
@@ -318,18 +302,7 @@ impl RawStore {
     ///
     /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
-        let e = &self.engine;
-        e.check_writable()?;
-        let hash = self.engine.key_hash(key);
-        let (live, removed) = {
-            let _guard = e.lock()?;
-            let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
-            (live, e.unlink(&hash)?)
-        };
-        if removed {
-            e.written(&[], &[hash[0]])?;
-        }
-        Ok(removed && live)
+        Ok(self.engine.remove_keys([key])? == 1)
     }
 
     /// The live entries with their values, streamed shard by shard in file-name order

@@ -18,9 +18,6 @@ use crate::open::{self, Settings};
 use crate::options::{Exists, Options};
 use crate::read::Need;
 
-/// Batches commit in chunks of this many entries (bounded memory and open temp files).
-const BATCH: usize = 1024;
-
 /// What every handle of one open store shares.
 pub(crate) struct Shared<C> {
     pub(crate) engine: Engine,
@@ -395,28 +392,11 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         B: Borrow<V>,
     {
         let e = self.engine();
-        e.check_writable()?;
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            let mut temps = Vec::new();
-            for (key, value) in items.by_ref().take(BATCH) {
-                let key = key.key_bytes();
-                let hash = e.key_hash(&key);
-                temps.push((
-                    hash,
-                    e.write_temp(&hash, &self.encode(&key, &hash, value.borrow(), None)?)?,
-                ));
-            }
-            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
-            {
-                let _guard = e.lock()?;
-                for (hash, temp) in temps {
-                    e.commit(temp, &hash)?;
-                }
-            }
-            e.written(&hashes, &[])?;
-        }
-        Ok(())
+        e.put_many(items.into_iter().map(|(key, value)| {
+            let key = key.key_bytes();
+            let hash = e.key_hash(&key);
+            Ok((hash, self.encode(&key, &hash, value.borrow(), None)?))
+        }))
     }
 
     /// Removes several keys under one lock; returns how many had a value.
@@ -429,28 +409,11 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         I: IntoIterator,
         I::Item: Key,
     {
-        let e = self.engine();
-        e.check_writable()?;
         let keys: Vec<Vec<u8>> = keys
             .into_iter()
             .map(|k| k.key_bytes().into_owned())
             .collect();
-        let mut removed = 0;
-        let mut shards = Vec::new();
-        {
-            let _guard = e.lock()?;
-            for key in &keys {
-                let hash = e.key_hash(key);
-                // Expired entries count as absent; damaged ones as present.
-                let live = !matches!(e.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
-                if e.unlink(&hash)? {
-                    shards.push(hash[0]);
-                    removed += usize::from(live);
-                }
-            }
-        }
-        e.written(&[], &shards)?;
-        Ok(removed)
+        self.engine().remove_keys(keys.iter().map(Vec::as_slice))
     }
 
     /// The number of entries: a listing of the shard folders, no entry is opened.

@@ -549,6 +549,7 @@ fn interrupted_creation_is_finished_by_the_next_open() {
     fs::create_dir_all(path.join("tmp")).unwrap();
     fs::create_dir_all(path.join("00")).unwrap();
     fs::write(path.join("lock"), b"").unwrap();
+    fs::write(path.join(".DIRKV-crashed"), b"format = 1\n").unwrap();
     assert_eq!(
         Pages::open(&path, Exists::Update).unwrap_err().kind(),
         ErrorKind::NotAStore
@@ -558,6 +559,10 @@ fn interrupted_creation_is_finished_by_the_next_open() {
         .set("a", &page(1))
         .unwrap();
     assert!(path.join("ff").is_dir());
+    assert!(
+        !path.join(".DIRKV-crashed").exists(),
+        "a crashed creation's manifest temp is removed"
+    );
 }
 
 #[test]

@@ -248,3 +248,35 @@ fn a_failed_write_keeps_the_old_value_and_leaves_no_temp() {
     assert_eq!(store.get("k").unwrap(), Some(vec![1, 2, 3]));
     assert_eq!(common::temp_files(&path), Vec::<std::path::PathBuf>::new());
 }
+
+#[test]
+fn a_flagged_entry_this_build_cannot_undo_is_refused_not_decoded() {
+    use dirkv::entry::{self, Meta};
+    let (_dir, path) = store_dir();
+    let store: Store<String, Vec<u8>, dirkv::Raw> = Store::<String, Vec<u8>>::options()
+        .codec(dirkv::Raw)
+        .open(&path, Exists::OpenOrCreate)
+        .unwrap();
+    // A well-formed entry (valid checksum) whose value claims to be compressed.
+    let mut bytes = Vec::new();
+    entry::begin(&mut bytes, b"k");
+    bytes.extend_from_slice(b"\x04\x22\x4d\x18 not really lz4");
+    entry::finish(
+        &mut bytes,
+        1,
+        &Meta {
+            flags: entry::FLAG_COMPRESSED,
+            ..Meta::default()
+        },
+    );
+    fs::write(store.path_of("k"), &bytes).unwrap();
+    let err = store.get("k").unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::IncompatibleFormat | ErrorKind::Corrupt | ErrorKind::Decode
+        ),
+        "{err}"
+    );
+    assert_eq!(err.path(), Some(store.path_of("k").as_path()));
+}
