@@ -35,7 +35,6 @@ use std::time::{Duration, SystemTime};
 use tempfile::TempPath;
 
 use crate::layout;
-use crate::read::{self, Need};
 use crate::sys;
 
 /// Writes `bytes` to a new temp file in `dir` named `.tmp-<writer_id>-<random>`, syncing
@@ -82,11 +81,14 @@ pub(crate) struct Sweep {
 /// other files in `tmp/`, are swept once they are older than `stale_age`. Temp files of live
 /// writers are never touched. Shards are scanned only when a dead writer was found or
 /// `full` is set, so opening a healthy store scans nothing but `tmp/`.
+/// `name_of` gives the entry hash a file belongs to (the store's naming: SHA-256, or HMAC
+/// for an encrypted store).
 pub(crate) fn sweep(
     root: &Path,
     own_id: Option<&str>,
     stale_age: Duration,
     full: bool,
+    name_of: &dyn Fn(&Path) -> Option<[u8; 32]>,
 ) -> io::Result<Sweep> {
     let mut out = Sweep::default();
     let tmp = root.join(layout::TMP);
@@ -139,7 +141,7 @@ pub(crate) fn sweep(
             if !dead_ids.contains(id) && !is_older(&path, stale_age) {
                 continue;
             }
-            if is_alias_of_entry(root, &path) {
+            if is_alias_of_entry(root, &path, name_of) {
                 out.aliases.push(path);
             } else {
                 remove(&path, &mut out.removed);
@@ -170,16 +172,15 @@ fn is_older(path: &Path, age: Duration) -> bool {
 }
 
 /// Whether the temp file at `path` is the same inode as the entry its key names.
-fn is_alias_of_entry(root: &Path, path: &Path) -> bool {
+fn is_alias_of_entry(
+    root: &Path,
+    path: &Path,
+    name_of: &dyn Fn(&Path) -> Option<[u8; 32]>,
+) -> bool {
     let Ok(temp_meta) = fs::symlink_metadata(path) else {
         return false;
     };
-    let key_hash = read::with_entry(path, Need::Key, |bytes| {
-        let bytes = bytes.ok()?;
-        let (_, key) = crate::entry::key_of(bytes).ok()??;
-        Some(layout::hash(key))
-    });
-    let Ok(Some(Some(hash))) = key_hash else {
+    let Some(hash) = name_of(path) else {
         return false;
     };
     match fs::symlink_metadata(layout::entry_path(root, &hash)) {
@@ -191,6 +192,10 @@ fn is_alias_of_entry(root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn no_names(_: &Path) -> Option<[u8; 32]> {
+        None
+    }
 
     fn store_dirs(root: &Path) {
         fs::create_dir(root.join(layout::TMP)).unwrap();
@@ -239,14 +244,14 @@ mod tests {
             .unwrap();
         fs::write(root.join("ab").join("foreign.txt"), b"mine").unwrap();
 
-        let report = sweep(root, None, Duration::from_secs(3600), false).unwrap();
+        let report = sweep(root, None, Duration::from_secs(3600), false, &no_names).unwrap();
         assert_eq!(report.removed, 1);
         assert!(live_temp.exists() && orphan_new.exists() && !dead_temp.exists());
         assert!(!root.join("tmp").join(layout::marker_name("dead")).exists());
         assert!(root.join("ab").join("foreign.txt").exists());
 
         // With no dead writer there is no shard scan; a full sweep ages out the orphan.
-        let report = sweep(root, None, Duration::ZERO, true).unwrap();
+        let report = sweep(root, None, Duration::ZERO, true, &no_names).unwrap();
         assert_eq!(report.removed, 1);
         assert!(live_temp.exists() && !orphan_new.exists());
     }

@@ -86,6 +86,28 @@ impl Codec<Vec<u8>> for Raw {
     }
 }
 
+/// JSON through `serde_json` (feature `json`): compact, UTF-8, so `cat` shows the value.
+/// Larger and slower than MessagePack; maps must have string keys.
+#[cfg(feature = "json")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Json;
+
+#[cfg(feature = "json")]
+impl<V: Serialize + DeserializeOwned> Codec<V> for Json {
+    fn name(&self) -> &str {
+        "json"
+    }
+
+    fn encode(&self, value: &V, out: &mut Vec<u8>) -> Result<(), BoxError> {
+        serde_json::to_writer(out, value)?;
+        Ok(())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<V, BoxError> {
+        Ok(serde_json::from_slice(bytes)?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +133,20 @@ mod tests {
         assert_eq!(back, p);
         assert!(<MsgPack as Codec<Page>>::decode(&MsgPack, &[0xc1]).is_err());
         assert!(<MsgPack as Codec<Page>>::decode(&MsgPack, &out[1..4]).is_err());
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn json_is_readable_text() {
+        let mut out = Vec::new();
+        let p = Page {
+            id: 1,
+            name: "a".into(),
+        };
+        Json.encode(&p, &mut out).unwrap();
+        assert_eq!(out, br#"{"id":1,"name":"a"}"#);
+        assert_eq!(Json.decode(&out).ok(), Some(p));
+        assert!(<Json as Codec<Page>>::decode(&Json, b"{").is_err());
     }
 
     #[test]

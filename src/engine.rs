@@ -2,21 +2,26 @@
 //! and the record of writes not yet made durable. [`Store`](crate::Store) is a thin typed
 //! shim over this.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tempfile::{NamedTempFile, TempPath};
 
 use crate::atomic;
+use crate::compress;
+use crate::crypto::Sealer;
 use crate::entry::{self, Damage, Entry, Header, Meta};
 use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::AutoState;
 use crate::layout::{self, Manifest};
 use crate::lock::{LockGuard, StoreLock};
 use crate::options::Durability;
+use crate::policy::Policy;
 use crate::read::{self, Need};
 use crate::sys;
 
@@ -48,15 +53,35 @@ pub(crate) struct Engine {
     pub(crate) file_mode: u32,
     pub(crate) stale_temp_age: Duration,
     dirty: Mutex<Dirty>,
+    /// Clock, access times, expiry, eviction and compression settings.
+    pub(crate) policy: Policy,
+    /// The keys of an encrypted store.
+    pub(crate) sealer: Option<Sealer>,
+    /// Automatic eviction's running count of writes and estimate of the store's size.
+    pub(crate) auto: Mutex<AutoState>,
 }
 
 /// The parts of an entry a caller gets to see.
 pub(crate) struct Found<'a> {
     pub path: &'a Path,
+    /// The open entry file (for its metadata, or to record an access time).
+    pub file: &'a File,
     pub header: Header,
+    /// The key bytes (decrypted when the store is encrypted).
     pub key: &'a [u8],
-    /// Empty when only the key was read.
+    /// The value bytes as the codec wrote them (decrypted and decompressed). Empty when
+    /// only the key was read.
     pub value: &'a [u8],
+}
+
+/// What a read of one entry file found.
+pub(crate) enum Lookup<R> {
+    /// No file.
+    Missing,
+    /// An entry that expired (it is still on disk).
+    Expired,
+    /// A live entry, as the caller's function made it.
+    Found(R),
 }
 
 /// What an entry file must hold to belong where it was found.
@@ -66,14 +91,6 @@ pub(crate) enum Expect<'a> {
     Key(&'a [u8]),
     /// A key whose hash is this file's name (a listing).
     Hash(&'a [u8; 32]),
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// The error for damage found in the file at `path`.
@@ -141,7 +158,15 @@ impl Engine {
             file_mode,
             stale_temp_age,
             dirty: Mutex::new(Dirty::default()),
+            policy: Policy::default(),
+            sealer: None,
+            auto: Mutex::new(AutoState::default()),
         }
+    }
+
+    /// The current time by the store's clock, in milliseconds since the Unix epoch.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.policy.now_ms()
     }
 
     fn durable(&self) -> bool {
@@ -179,17 +204,24 @@ impl Engine {
         }
     }
 
-    /// The hash that names the entry file of `key`.
+    /// The hash that names the entry file of `key`: SHA-256 of the key bytes, or with
+    /// encryption HMAC-SHA256 keyed by a key derived from the store key.
     pub(crate) fn key_hash(&self, key: &[u8]) -> [u8; 32] {
-        layout::hash(key)
+        match &self.sealer {
+            Some(sealer) => sealer.name_hash(key),
+            None => layout::hash(key),
+        }
     }
 
-    /// Builds the bytes of an entry file: header, `key`, then what `encode_value` appends.
+    /// Builds the bytes of an entry file: header, `key`, then what `encode_value` appends,
+    /// compressed and encrypted as the store's settings say. The entry expires `ttl` from
+    /// now, or after the store's default TTL when `ttl` is `None`.
     pub(crate) fn encode_entry(
         &self,
         key: &[u8],
         hash: &[u8; 32],
         created_ms: Option<u64>,
+        ttl: Option<Duration>,
         encode_value: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), crate::BoxError>,
     ) -> Result<Vec<u8>> {
         let path = || self.entry_path(hash);
@@ -199,33 +231,94 @@ impl Engine {
             );
         }
         let mut buf = Vec::with_capacity(entry::HEADER_LEN + key.len() + 128);
-        entry::begin(&mut buf, key);
+        let value_start = match &self.sealer {
+            Some(sealer) => sealer.begin(&mut buf, key),
+            None => {
+                entry::begin(&mut buf, key);
+                buf.len()
+            }
+        };
         encode_value(&mut buf).map_err(|e| {
             Error::new(ErrorKind::Encode, "cannot encode value")
                 .with_path(path())
                 .with_source(e)
         })?;
-        if buf.len() < entry::HEADER_LEN + key.len() {
+        if buf.len() < value_start {
             return Err(Error::new(
                 ErrorKind::Encode,
                 "the codec removed bytes it did not write",
             )
             .with_path(path()));
         }
-        let now = now_ms();
+        let mut flags = 0;
+        if let Some(min) = self.policy.compress_min
+            && buf.len() - value_start >= min
+            && let Some(packed) = compress::compress(&buf[value_start..])
+        {
+            buf.truncate(value_start);
+            buf.extend_from_slice(&packed);
+            flags |= entry::FLAG_COMPRESSED;
+        }
+        let now = self.now_ms();
         let meta = Meta {
-            flags: 0,
+            flags,
             created_ms: created_ms.unwrap_or(now),
             modified_ms: now,
-            expires_ms: 0,
+            expires_ms: self.policy.expires_ms(now, ttl),
         };
-        entry::finish(&mut buf, key.len(), &meta);
+        match &self.sealer {
+            Some(sealer) => sealer
+                .finish(&mut buf, &meta)
+                .map_err(|e| e.with_path(path()))?,
+            None => entry::finish(&mut buf, key.len(), &meta),
+        }
         Ok(buf)
+    }
+
+    /// Turns the stored key and value of an entry into the plain ones: decrypts (the
+    /// entry's own header bytes `header_bytes` are the associated data) and, when `need`
+    /// is `Whole`, decompresses. With `Need::Key` the value returned is empty.
+    fn unseal<'b>(
+        &self,
+        header_bytes: &[u8],
+        header: &Header,
+        key: &'b [u8],
+        value: &'b [u8],
+        need: Need,
+        path: &Path,
+    ) -> Result<(Cow<'b, [u8]>, Cow<'b, [u8]>)> {
+        let encrypted = header.meta.flags & entry::FLAG_ENCRYPTED != 0;
+        let (key, value): (Cow<'b, [u8]>, Cow<'b, [u8]>) = match (&self.sealer, encrypted) {
+            (None, false) => (Cow::Borrowed(key), Cow::Borrowed(value)),
+            (Some(sealer), true) => {
+                let (k, v) = sealer.open(header_bytes, value, path)?;
+                (Cow::Owned(k), Cow::Owned(v))
+            }
+            (None, true) => {
+                return Err(Error::corrupt(
+                    "entry is encrypted, but the store is not",
+                    path,
+                ));
+            }
+            (Some(_), false) => {
+                return Err(Error::corrupt(
+                    "entry is not encrypted, but the store is",
+                    path,
+                ));
+            }
+        };
+        if need == Need::Key {
+            return Ok((key, Cow::Borrowed(&[])));
+        }
+        if header.meta.flags & entry::FLAG_COMPRESSED != 0 {
+            return Ok((key, Cow::Owned(compress::decompress(&value, path)?)));
+        }
+        Ok((key, value))
     }
 
     /// Reads the live entry of `key` (whose hash is `hash`) and hands it to `f`.
     /// `Ok(None)` when absent or expired; a damaged file, or one holding another key, is
-    /// a `Corrupt` error naming it.
+    /// a `Corrupt` error naming it. No side effects: safe under the lock.
     pub(crate) fn read<R>(
         &self,
         key: &[u8],
@@ -233,7 +326,52 @@ impl Engine {
         need: Need,
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        self.read_file(&self.entry_path(hash), Expect::Key(key), need, now_ms(), f)
+        self.read_file(
+            &self.entry_path(hash),
+            Expect::Key(key),
+            need,
+            self.now_ms(),
+            f,
+        )
+    }
+
+    /// As [`read`](Engine::read), for the caller's own lookups (`get`, `contains_key`):
+    /// a value read (`Need::Whole`) records its access time when the store tracks access,
+    /// and an expired entry is removed (lazily; see [`remove_expired`](Engine::remove_expired)).
+    /// Never call it with the lock held.
+    pub(crate) fn lookup<R>(
+        &self,
+        key: &[u8],
+        hash: &[u8; 32],
+        need: Need,
+        f: impl FnOnce(Found<'_>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let path = self.entry_path(hash);
+        let now = self.policy.now();
+        let touch = self.policy.track_access && need == Need::Whole;
+        let found = self.read_entry(
+            &path,
+            Expect::Key(key),
+            need,
+            crate::clock::to_ms(now),
+            |found| {
+                if touch {
+                    crate::expiry::touch(found.file, now);
+                }
+                f(found)
+            },
+        )?;
+        match found {
+            Lookup::Found(r) => Ok(Some(r)),
+            Lookup::Missing => Ok(None),
+            Lookup::Expired => {
+                if self.lock.is_some() {
+                    // Best effort: the entry reads as absent whether or not it goes now.
+                    let _ = self.remove_expired(hash);
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// Reads the entry file at `path`, checks it holds the expected key, and hands it to
@@ -246,9 +384,31 @@ impl Engine {
         now: u64,
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        let out = read::with_entry(path, need, |bytes| {
+        Ok(match self.read_entry(path, expect, need, now, f)? {
+            Lookup::Found(r) => Some(r),
+            Lookup::Missing | Lookup::Expired => None,
+        })
+    }
+
+    /// The one place entry files are read: reads the file at `path`, checks it (checksum,
+    /// decryption, the key it holds), and hands a live entry to `f`.
+    pub(crate) fn read_entry<R>(
+        &self,
+        path: &Path,
+        expect: Expect<'_>,
+        need: Need,
+        now: u64,
+        f: impl FnOnce(Found<'_>) -> Result<R>,
+    ) -> Result<Lookup<R>> {
+        // The key of an encrypted entry is inside the ciphertext, with the value.
+        let read_need = if self.sealer.is_some() {
+            Need::Whole
+        } else {
+            need
+        };
+        let out = read::with_entry_file(path, read_need, |file, bytes| {
             let bytes = bytes.map_err(|d| damage_error(&d, path))?;
-            let (header, key, value) = match need {
+            let (header, key, value) = match read_need {
                 Need::Whole => {
                     let Entry { header, key, value } =
                         entry::decode(bytes).map_err(|d| damage_error(&d, path))?;
@@ -259,16 +419,11 @@ impl Engine {
                     (header, key, &[][..])
                 }
             };
-            if header.meta.flags != 0 {
-                return Err(Error::new(
-                    ErrorKind::IncompatibleFormat,
-                    format!("entry has flags {:#04x} (compressed or encrypted) that this build cannot read", header.meta.flags),
-                )
-                .with_path(path));
-            }
+            let header_bytes = bytes.get(..header.header_len).unwrap_or_default();
+            let (key, value) = self.unseal(header_bytes, &header, key, value, need, path)?;
             let belongs = match expect {
-                Expect::Key(wanted) => key == wanted,
-                Expect::Hash(hash) => self.key_hash(key) == *hash,
+                Expect::Key(wanted) => *key == *wanted,
+                Expect::Hash(hash) => self.key_hash(&key) == *hash,
             };
             if !belongs {
                 return Err(Error::corrupt(
@@ -277,21 +432,49 @@ impl Engine {
                 ));
             }
             if header.expired_at(now) {
-                return Ok(None);
+                return Ok(Lookup::Expired);
             }
             f(Found {
                 path,
+                file,
                 header,
-                key,
-                value,
+                key: &key,
+                value: &value,
             })
-            .map(Some)
+            .map(Lookup::Found)
         });
         match out {
             Ok(Some(r)) => r,
-            Ok(None) => Ok(None),
+            Ok(None) => Ok(Lookup::Missing),
             Err(e) => Err(read_error(e, path)),
         }
+    }
+
+    /// The hash of the key held by the entry (or temp) file at `path`, under this store's
+    /// naming; `None` when it is not a readable entry.
+    pub(crate) fn hash_of_file(&self, path: &Path) -> Option<[u8; 32]> {
+        let read_need = if self.sealer.is_some() {
+            Need::Whole
+        } else {
+            Need::Key
+        };
+        let out = read::with_entry(path, read_need, |bytes| {
+            let bytes = bytes.ok()?;
+            let header = entry::parse_header(bytes).ok()?;
+            let (key, value) = match read_need {
+                Need::Whole => {
+                    let e = entry::decode(bytes).ok()?;
+                    (e.key, e.value)
+                }
+                Need::Key => (entry::key_of(bytes).ok()??.1, &[][..]),
+            };
+            let header_bytes = bytes.get(..header.header_len)?;
+            let (key, _) = self
+                .unseal(header_bytes, &header, key, value, Need::Key, path)
+                .ok()?;
+            Some(self.key_hash(&key))
+        });
+        out.ok().flatten().flatten()
     }
 
     /// Writes a complete entry file to a temp file beside its final place.
@@ -308,8 +491,14 @@ impl Engine {
             }
             Err(e) => return Err(Error::io("cannot use shard folder", &dir, e)),
         }
-        atomic::write_temp(&dir, &self.writer_id, bytes, self.durable(), self.file_mode)
-            .map_err(|e| Error::io("cannot write entry", &self.entry_path(hash), e))
+        let temp = atomic::write_temp(&dir, &self.writer_id, bytes, self.durable(), self.file_mode)
+            .map_err(|e| Error::io("cannot write entry", &self.entry_path(hash), e))?;
+        if self.policy.clock.is_some() {
+            // With a clock of its own, the store's file times follow that clock too, as
+            // eviction orders entries by them.
+            crate::expiry::stamp(&temp, self.policy.now());
+        }
+        Ok(temp)
     }
 
     /// Renames a temp file over the entry. The caller holds the lock.
@@ -331,8 +520,17 @@ impl Engine {
     }
 
     /// After entries were written (`files`) or removed (`shards` only): in durable mode
-    /// fsync each touched shard folder once; in fast mode remember them for `sync`.
+    /// fsync each touched shard folder once; in fast mode remember them for `sync`. Then
+    /// runs automatic eviction when it is due. Call it without the lock held.
     pub(crate) fn written(&self, files: &[[u8; 32]], removed_in: &[u8]) -> Result<()> {
+        self.make_durable(files, removed_in)?;
+        if !files.is_empty() && self.policy.auto_evict.is_some() {
+            self.after_writes(files);
+        }
+        Ok(())
+    }
+
+    fn make_durable(&self, files: &[[u8; 32]], removed_in: &[u8]) -> Result<()> {
         let mut shards: Vec<u8> = files
             .iter()
             .map(|h| h[0])
@@ -444,7 +642,8 @@ impl Engine {
     /// Sweeps crashed writers' temp files (all shards when `full`).
     pub(crate) fn sweep(&self, full: bool) -> Result<atomic::Sweep> {
         let own = self.marker.as_ref().map(|_| self.writer_id.as_str());
-        atomic::sweep(&self.root, own, self.stale_temp_age, full)
+        let name_of = |path: &Path| self.hash_of_file(path);
+        atomic::sweep(&self.root, own, self.stale_temp_age, full, &name_of)
             .map_err(|e| Error::io("cannot sweep temp files", &self.root, e))
     }
 

@@ -15,6 +15,11 @@
 //!     48       key bytes, then value bytes (codec output), then end of file
 //! ```
 //!
+//! A compressed value (flag bit 0) is the uncompressed length (u32 LE) and one LZ4 block.
+//! An encrypted entry (flag bit 1) has key length 0 and, as its value, a 24-byte nonce,
+//! the XChaCha20-Poly1305 ciphertext of (key length u32 LE, key, value) and a 16-byte tag;
+//! the header with its checksum zeroed is the associated data (see `crypto.rs`).
+//!
 //! Pure functions, no I/O: the store reads the bytes and calls [`decode`].
 
 use std::fmt;
@@ -167,6 +172,17 @@ pub fn begin(out: &mut Vec<u8>, key: &[u8]) {
 /// If `out` is shorter than `HEADER_LEN + key_len` (a caller bug, never input-dependent)
 /// or the key is longer than `u32::MAX` bytes (the store checks this first).
 pub fn finish(out: &mut [u8], key_len: usize, meta: &Meta) {
+    write_header(out, key_len, meta);
+    write_checksum(out);
+}
+
+/// Writes every header field but the checksum into `out` (a whole entry file: header, key
+/// bytes, value bytes); the value length is what follows the key.
+///
+/// # Panics
+///
+/// As [`finish`].
+pub fn write_header(out: &mut [u8], key_len: usize, meta: &Meta) {
     let value_len = (out.len() - HEADER_LEN - key_len) as u64;
     let key_len = u32::try_from(key_len).expect("key length checked by the caller");
     out[0..4].copy_from_slice(&MAGIC);
@@ -178,6 +194,14 @@ pub fn finish(out: &mut [u8], key_len: usize, meta: &Meta) {
     out[24..32].copy_from_slice(&meta.created_ms.to_le_bytes());
     out[32..40].copy_from_slice(&meta.modified_ms.to_le_bytes());
     out[40..48].copy_from_slice(&meta.expires_ms.to_le_bytes());
+}
+
+/// Computes the checksum of a whole entry file and writes it into its header.
+///
+/// # Panics
+///
+/// If `out` is shorter than a header (a caller bug).
+pub fn write_checksum(out: &mut [u8]) {
     let sum = checksum(out);
     out[8..12].copy_from_slice(&sum.to_le_bytes());
 }

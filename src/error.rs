@@ -47,6 +47,9 @@ pub enum ErrorKind {
     Decode,
     /// The caller gave an argument the store cannot use.
     InvalidInput,
+    /// The store is encrypted, and the key or passphrase given is not its key, or none
+    /// was given.
+    WrongKey,
 }
 
 impl fmt::Display for ErrorKind {
@@ -63,6 +66,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Encode => "encode error",
             ErrorKind::Decode => "decode error",
             ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::WrongKey => "wrong key",
         })
     }
 }
@@ -184,7 +188,7 @@ impl From<Error> for io::Error {
             ErrorKind::NotFound => io::ErrorKind::NotFound,
             ErrorKind::AlreadyExists => io::ErrorKind::AlreadyExists,
             ErrorKind::Corrupt | ErrorKind::Decode => io::ErrorKind::InvalidData,
-            ErrorKind::ReadOnly => io::ErrorKind::PermissionDenied,
+            ErrorKind::ReadOnly | ErrorKind::WrongKey => io::ErrorKind::PermissionDenied,
             ErrorKind::Locked => io::ErrorKind::WouldBlock,
             ErrorKind::InvalidInput | ErrorKind::Encode => io::ErrorKind::InvalidInput,
             ErrorKind::Io => err.io_error_kind().unwrap_or(io::ErrorKind::Other),

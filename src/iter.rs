@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::codec::Codec;
-use crate::engine::{self, Expect};
+use crate::engine::Expect;
 use crate::error::{Error, Result};
 use crate::key::OwnedKey;
 use crate::layout;
@@ -118,7 +118,8 @@ macro_rules! listing {
 
         impl<K, V, C> $name<K, V, C> {
             pub(crate) fn new(shared: Arc<Shared<C>>) -> Self {
-                $name { paths: EntryPaths::new(&shared.engine.root), shared, now: engine::now_ms(), types: PhantomData }
+                let now = shared.engine.now_ms();
+                $name { paths: EntryPaths::new(&shared.engine.root), shared, now, types: PhantomData }
             }
         }
 

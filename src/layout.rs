@@ -178,10 +178,13 @@ impl Manifest {
 
     /// The manifest as the text written to the `DIRKV` file.
     pub fn render(&self) -> String {
-        let mut s = String::from(
+        let mut s = String::from(if self.extra.contains_key("encryption") {
             "# dirkv store manifest; do not edit.\n\
-             # Entries: <first two hex digits>/<sha256 hex of the key bytes>.dkv\n",
-        );
+             # Entries: <first two hex digits>/<HMAC-SHA256 hex of the key bytes, keyed from the store key>.dkv\n"
+        } else {
+            "# dirkv store manifest; do not edit.\n\
+             # Entries: <first two hex digits>/<sha256 hex of the key bytes>.dkv\n"
+        });
         s.push_str(&format!(
             "format = {}\nkey = {}\ncodec = {}\nshard_depth = {}\n",
             self.format, self.key, self.codec, self.shard_depth

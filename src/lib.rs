@@ -31,11 +31,22 @@
 //! ```
 //!
 //! Main types: [`Store`] (the map), [`Exists`] (open modes), [`Options`] (the builder:
-//! [`Durability`], read-only, codec, lock timeout), [`Error`] with [`ErrorKind`], the
-//! [`Key`]/[`OwnedKey`] traits with [`SerdeKey`] for any serde key, and [`Codec`] with
-//! [`MsgPack`] and [`Raw`]. [`RawStore`] opens any store without its types (key bytes in,
-//! value bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
+//! [`Durability`], read-only, codec, lock timeout, expiry, eviction, access tracking, a
+//! [`Clock`]), [`Error`] with [`ErrorKind`], the [`Key`]/[`OwnedKey`] traits with
+//! [`SerdeKey`] for any serde key, and [`Codec`] with [`MsgPack`], [`Raw`] and (feature
+//! `json`) `Json`. [`RawStore`] opens any store without its types (key bytes in, value
+//! bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
 //! [`RawStore::quarantine`] look at and repair a store folder.
+//!
+//! Cargo features, all off by default so the default build stays small:
+//!
+//! - `json`: the `Json` codec (`serde_json`), so `cat` shows values.
+//! - `compression`: per-entry LZ4 compression above a size threshold
+//!   (`Options::compression`; `lz4_flex`, pure Rust).
+//! - `encryption`: XChaCha20-Poly1305 encryption of keys and values with keyed file names
+//!   (`Options::encryption` with an `EncryptionKey`; RustCrypto crates, Argon2id for
+//!   passphrases).
+//! - `cli`: the `dirkv` command (with `compression`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -44,11 +55,15 @@ mod atomic;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
+mod clock;
 mod codec;
+mod compress;
+mod crypto;
 mod engine;
 #[doc(hidden)]
 pub mod entry;
 mod error;
+mod expiry;
 mod inspect;
 mod iter;
 mod key;
@@ -57,13 +72,20 @@ pub mod layout;
 mod lock;
 mod open;
 mod options;
+mod policy;
 mod raw;
 mod read;
 mod store;
 mod sys;
 
+pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "json")]
+pub use codec::Json;
 pub use codec::{Codec, MsgPack, Raw};
+#[cfg(feature = "encryption")]
+pub use crypto::EncryptionKey;
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use expiry::{EntryMeta, Eviction};
 pub use inspect::{FileType, ItemKind, Quarantine, Scan, ScanItem};
 pub use iter::{Iter, Keys, Values};
 pub use key::{Key, OwnedKey, SerdeKey};

@@ -89,6 +89,27 @@ impl StoreLock {
         }
     }
 
+    /// Takes the lock only if nobody holds it: `Ok(None)` when it is busy.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when locking fails.
+    pub(crate) fn try_lock(&self) -> Result<Option<LockGuard<'_>>> {
+        let guard = match self.mutex.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        match self.file.try_lock() {
+            Ok(()) => Ok(Some(LockGuard {
+                file: &self.file,
+                _mutex: guard,
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(Error::io("cannot lock the store", &self.path, e)),
+        }
+    }
+
     fn wait(&self, deadline: Instant, pause: &mut Duration) -> Result<()> {
         let now = Instant::now();
         if now >= deadline {
@@ -117,8 +138,10 @@ mod tests {
         let b = StoreLock::open(&path, Some(Duration::from_millis(30))).unwrap();
         let held = a.lock().unwrap();
         assert_eq!(b.lock().err().map(|e| e.kind()), Some(ErrorKind::Locked));
+        assert!(b.try_lock().unwrap().is_none());
         drop(held);
         assert!(b.lock().is_ok());
+        assert!(a.try_lock().unwrap().is_some());
     }
 
     #[test]

@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use tempfile::NamedTempFile;
 
+use crate::crypto::{self, Sealer};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{self, Manifest};
 use crate::lock::StoreLock;
 use crate::options::{Durability, Exists};
+use crate::policy::Policy;
 use crate::sys;
 
 /// The untyped settings an engine is opened with.
@@ -24,6 +26,8 @@ pub(crate) struct Settings {
     pub lock_timeout: Option<Duration>,
     pub stale_temp_age: Duration,
     pub file_mode: u32,
+    /// Clock, access times, expiry, eviction, compression, encryption key.
+    pub policy: Policy,
 }
 
 /// What is at a store path.
@@ -126,8 +130,10 @@ pub(crate) fn open(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) ->
                 )
                 .with_path(path));
             }
+            let mut wanted = wanted;
+            let sealer = crypto::prepare_new(&mut wanted, &s.policy)?;
             if create(path, &wanted, s)? {
-                finish(path, wanted, s)
+                build(path, wanted, s, sealer)
             } else {
                 // Another process created it meanwhile.
                 existing(path, mode, wanted, s)
@@ -173,8 +179,13 @@ fn existing(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) -> Result
                 )
                 .with_path(path));
             }
-            let mut engine = finish(path, found, s)?;
+            // The old entries go, so the old key (if any) is not needed: the store starts
+            // afresh with the wanted settings, and a new salt when encrypted.
+            let mut wanted = wanted;
+            let sealer = crypto::prepare_new(&mut wanted, &s.policy)?;
+            let mut engine = build(path, found, s, None)?;
             replace(&mut engine, wanted)?;
+            engine.sealer = sealer;
             Ok(engine)
         }
     }
@@ -224,9 +235,21 @@ fn check_compatible(root: &Path, found: &Manifest, wanted: &Manifest) -> Result<
             &wanted.shard_depth.to_string(),
         );
     }
-    if found.extra != wanted.extra {
+    // Encryption settings are per store (salt, key check): `finish` checks them against
+    // the key given.
+    let settings = |m: &Manifest| -> Vec<(String, String)> {
+        m.extra
+            .iter()
+            .filter(|(k, _)| !crypto::is_crypto_setting(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    if settings(found) != settings(wanted) {
         let show = |m: &Manifest| {
-            let parts: Vec<String> = m.extra.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let parts: Vec<String> = settings(m)
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
             if parts.is_empty() {
                 "no extra settings".to_owned()
             } else {
@@ -327,11 +350,25 @@ fn replace(engine: &mut Engine, wanted: Manifest) -> Result<()> {
     Ok(())
 }
 
-/// Builds the engine of an existing, checked store: lock, writer marker, temp sweep.
+/// Builds the engine of an existing, checked store: its encryption keys (checked against
+/// the key given), lock, writer marker, temp sweep.
 fn finish(root: &Path, manifest: Manifest, s: &Settings) -> Result<Engine> {
+    let sealer = crypto::attach(root, &manifest, &s.policy)?;
+    build(root, manifest, s, sealer)
+}
+
+/// Builds the engine of a store whose encryption keys (if any) are known.
+fn build(root: &Path, manifest: Manifest, s: &Settings, sealer: Option<Sealer>) -> Result<Engine> {
     let writer_id = new_writer_id();
+    #[allow(unused_mut)]
+    let mut policy = s.policy.clone();
+    #[cfg(feature = "encryption")]
+    {
+        // Only the derived keys are kept.
+        policy.encryption = None;
+    }
     if s.read_only {
-        return Ok(Engine::new(
+        let mut engine = Engine::new(
             root.to_owned(),
             manifest,
             s.durability,
@@ -341,7 +378,10 @@ fn finish(root: &Path, manifest: Manifest, s: &Settings) -> Result<Engine> {
             writer_id,
             s.file_mode,
             s.stale_temp_age,
-        ));
+        );
+        engine.policy = policy;
+        engine.sealer = sealer;
+        return Ok(engine);
     }
     let lock_path = root.join(layout::LOCK);
     if !lock_path.exists() {
@@ -353,7 +393,7 @@ fn finish(root: &Path, manifest: Manifest, s: &Settings) -> Result<Engine> {
     }
     let lock = StoreLock::open(&lock_path, s.lock_timeout)?;
     let marker = make_marker(root, &writer_id);
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         root.to_owned(),
         manifest,
         s.durability,
@@ -364,6 +404,8 @@ fn finish(root: &Path, manifest: Manifest, s: &Settings) -> Result<Engine> {
         s.file_mode,
         s.stale_temp_age,
     );
+    engine.policy = policy;
+    engine.sealer = sealer;
     // Best effort: a store whose tmp/ cannot be swept still opens; `dirkv verify` reports.
     let _ = engine.sweep(false);
     Ok(engine)

@@ -2,11 +2,14 @@
 
 use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::codec::{Codec, MsgPack};
 use crate::error::Result;
 use crate::key::OwnedKey;
+use crate::policy::{AutoEvict, Policy};
 use crate::store::Store;
 use crate::sys;
 
@@ -53,7 +56,8 @@ pub enum Durability {
 ///
 /// Defaults: [`Durability::Durable`], read-write, MessagePack values, wait for the write
 /// lock as long as it takes, sweep orphaned temp files after 1 hour, entry files created
-/// with mode `0o666` less the umask (usually `0o644`).
+/// with mode `0o666` less the umask (usually `0o644`), the system clock, no access
+/// tracking, no expiry, no eviction, no compression, no encryption.
 #[derive(Clone, Debug)]
 pub struct Options<K, V, C = MsgPack> {
     pub(crate) durability: Durability,
@@ -62,6 +66,8 @@ pub struct Options<K, V, C = MsgPack> {
     pub(crate) lock_timeout: Option<Duration>,
     pub(crate) stale_temp_age: Duration,
     pub(crate) file_mode: u32,
+    /// Clock, access times, expiry, eviction, compression, encryption.
+    pub(crate) policy: Policy,
     types: PhantomData<fn(K) -> V>,
 }
 
@@ -74,6 +80,7 @@ impl<K, V> Default for Options<K, V, MsgPack> {
             lock_timeout: None,
             stale_temp_age: Duration::from_secs(3600),
             file_mode: sys::DEFAULT_FILE_MODE,
+            policy: Policy::default(),
             types: PhantomData,
         }
     }
@@ -107,6 +114,7 @@ impl<K, V, C> Options<K, V, C> {
             lock_timeout: self.lock_timeout,
             stale_temp_age: self.stale_temp_age,
             file_mode: self.file_mode,
+            policy: self.policy,
             types: PhantomData,
         }
     }
@@ -134,6 +142,99 @@ impl<K, V, C> Options<K, V, C> {
     #[must_use]
     pub fn file_mode(mut self, mode: u32) -> Self {
         self.file_mode = mode & 0o7777;
+        self
+    }
+
+    /// The clock the store reads the time from (default: the system clock). It decides
+    /// created, modified and expiry times, whether an entry has expired, and the access
+    /// times recorded with [`track_access`](Options::track_access). With a clock of its own
+    /// the store also sets each written file's modification time from it, so that
+    /// eviction orders entries by this clock. Use a [`ManualClock`](crate::ManualClock) to
+    /// test expiry and eviction without sleeping.
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.policy.clock = Some(clock);
+        self
+    }
+
+    /// Record the time of each read: every [`get`](Store::get) sets the entry file's
+    /// access time (with `File::set_times`; the file is not rewritten, and the mount's
+    /// `atime` options do not matter), so that eviction removes the least recently *used*
+    /// entries rather than the oldest written. Costs one system call per `get`. Only the
+    /// file's owner may set its times: for other users the read succeeds and the time is
+    /// not recorded. Iterating, `contains_key` and [`metadata`](Store::metadata) do not
+    /// count as reads. Default `false`.
+    #[must_use]
+    pub fn track_access(mut self, track: bool) -> Self {
+        self.policy.track_access = track;
+        self
+    }
+
+    /// Every value written without an explicit TTL (by `set`, `set_many`, `update`,
+    /// `set_if_absent`, `compare_and_swap`) expires this long after it is written. `None`
+    /// (the default): values never expire unless written with
+    /// [`set_with_ttl`](Store::set_with_ttl).
+    #[must_use]
+    pub fn default_ttl(mut self, ttl: Option<Duration>) -> Self {
+        self.policy.default_ttl = ttl;
+        self
+    }
+
+    /// Keep an entry's creation time when `set`, `set_many` or `compare_and_swap`
+    /// replaces its value (reading the old entry's header first: about 5 µs more per
+    /// write). By default those start the key's life afresh (created = modified = now),
+    /// as a renamed-over file does; [`update`](Store::update) always keeps it, since it
+    /// reads the old value anyway. Default `false`.
+    #[must_use]
+    pub fn preserve_created(mut self, preserve: bool) -> Self {
+        self.policy.preserve_created = preserve;
+        self
+    }
+
+    /// Keep the store within `max_entries` entries and `max_bytes` bytes on disk (see
+    /// [`Store::evict_to`]), checked after writes. Eviction runs in the writing thread:
+    /// once every `every_n_writes` writes through this handle, and whenever this handle's
+    /// running estimate of the store's size (the last walk's total plus the files it wrote
+    /// since) goes over a bound; the first write after opening always walks. When over a
+    /// bound it evicts down to 90% of each bound, so that it does not run on every write.
+    /// Writes of other processes are seen at the next walk. Eviction errors do not fail the
+    /// write that triggered them (call [`Store::evict_to`] to see them). Use `usize::MAX`
+    /// or `u64::MAX` for no bound. Off by default.
+    ///
+    /// [`open`](Options::open) fails with [`InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// when `every_n_writes` is 0.
+    #[must_use]
+    pub fn auto_evict(mut self, max_entries: usize, max_bytes: u64, every_n_writes: u64) -> Self {
+        self.policy.auto_evict = Some(AutoEvict {
+            max_entries,
+            max_bytes,
+            every_n_writes,
+        });
+        self
+    }
+
+    /// Compress values of at least `min_len` bytes (after the codec) with LZ4, keeping the
+    /// compressed form only when it is smaller; `None` (the default) compresses nothing.
+    /// Each entry records whether it is compressed, so a store may mix both, and reading
+    /// never depends on this option. Compression happens before encryption.
+    #[cfg(feature = "compression")]
+    #[must_use]
+    pub fn compression(mut self, min_len: Option<usize>) -> Self {
+        self.policy.compress_min = min_len;
+        self
+    }
+
+    /// Encrypt keys and values with this key or passphrase (see
+    /// [`EncryptionKey`](crate::EncryptionKey) and the README's section on encryption).
+    /// A new store is created encrypted; an existing store must have been created with the
+    /// same key, or opening fails with [`WrongKey`](crate::ErrorKind::WrongKey). Opening
+    /// an encrypted store without a key fails with `WrongKey` too, and opening an
+    /// unencrypted store with one fails with
+    /// [`IncompatibleFormat`](crate::ErrorKind::IncompatibleFormat).
+    #[cfg(feature = "encryption")]
+    #[must_use]
+    pub fn encryption(mut self, key: crate::EncryptionKey) -> Self {
+        self.policy.encryption = Some(key);
         self
     }
 

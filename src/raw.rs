@@ -11,14 +11,13 @@
 //! checks one entry file completely, and [`RawStore::quarantine`] moves damaged or foreign
 //! files aside without deleting them.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::engine::{Engine, Expect, now_ms};
+use crate::engine::{Engine, Expect};
 use crate::entry::Header;
 use crate::error::{Error, ErrorKind, Result};
 use crate::inspect::{Quarantine, Scan};
@@ -27,6 +26,7 @@ use crate::key::OwnedKey;
 use crate::layout::{self, Manifest};
 use crate::open::{self, Settings};
 use crate::options::{Durability, Exists};
+use crate::policy::Policy;
 use crate::read::Need;
 use crate::sys;
 
@@ -116,6 +116,7 @@ impl RawStore {
             lock_timeout: None,
             stale_temp_age: STALE_TEMP_AGE,
             file_mode: sys::DEFAULT_FILE_MODE,
+            policy: Policy::default(),
         }
     }
 
@@ -248,10 +249,7 @@ impl RawStore {
             Ok(RawEntry {
                 path: found.path.to_owned(),
                 key: key.to_vec(),
-                value: Some(
-                    self.stored_value(&found.header, found.value, found.path)?
-                        .into_owned(),
-                ),
+                value: Some(found.value.to_vec()),
                 info: EntryInfo::new(&found.header),
             })
         })
@@ -287,7 +285,7 @@ impl RawStore {
             self.check_key(key)?;
             self.check_value(value)?;
             let hash = e.key_hash(key);
-            let bytes = e.encode_entry(key, &hash, None, |out| {
+            let bytes = e.encode_entry(key, &hash, None, None, |out| {
                 out.extend_from_slice(value);
                 Ok(())
             })?;
@@ -429,7 +427,7 @@ impl RawStore {
     /// first use) that damaged entries and foreign files are moved into, keeping their
     /// path relative to the store. Nothing moved there is ever read or deleted by dirkv.
     pub fn quarantine(&self) -> Quarantine<'_> {
-        let stamp = utc_text(now_ms()).replace(':', "-");
+        let stamp = utc_text(self.engine.now_ms()).replace(':', "-");
         let stamp = stamp.split('.').next().unwrap_or(&stamp).to_owned();
         let dir = self
             .engine
@@ -441,27 +439,6 @@ impl RawStore {
 }
 
 impl RawStore {
-    /// The value of an entry after the steps that undo per-entry flags. This build writes no
-    /// flags, so a flagged (compressed or encrypted) entry cannot be read yet.
-    fn stored_value<'a>(
-        &self,
-        header: &Header,
-        stored: &'a [u8],
-        path: &Path,
-    ) -> Result<Cow<'a, [u8]>> {
-        if header.meta.flags != 0 {
-            return Err(Error::new(
-                ErrorKind::IncompatibleFormat,
-                format!(
-                    "entry has flags {:#04x} (compressed or encrypted), which this build cannot read",
-                    header.meta.flags
-                ),
-            )
-            .with_path(path));
-        }
-        Ok(Cow::Borrowed(stored))
-    }
-
     /// Reads the entry file at `path`, whose name stands for `hash`. Expired entries are
     /// `Ok(None)` unless `now` is `None`.
     fn read_entry(
@@ -475,10 +452,7 @@ impl RawStore {
         self.engine
             .read_file(path, Expect::Hash(hash), need, now, |found| {
                 let value = match need {
-                    Need::Whole => Some(
-                        self.stored_value(&found.header, found.value, path)?
-                            .into_owned(),
-                    ),
+                    Need::Whole => Some(found.value.to_vec()),
                     Need::Key => None,
                 };
                 Ok(RawEntry {
@@ -570,7 +544,7 @@ impl<'a> RawEntries<'a> {
             store,
             paths: EntryPaths::new(&store.engine.root),
             need,
-            now: now_ms(),
+            now: store.engine.now_ms(),
         }
     }
 }

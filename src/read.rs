@@ -42,6 +42,15 @@ pub(crate) fn with_entry<R>(
     need: Need,
     f: impl FnOnce(Result<&[u8], Damage>) -> R,
 ) -> io::Result<Option<R>> {
+    with_entry_file(path, need, |_, bytes| f(bytes))
+}
+
+/// As [`with_entry`], also handing `f` the open file (opened read-only).
+pub(crate) fn with_entry_file<R>(
+    path: &Path,
+    need: Need,
+    f: impl FnOnce(&File, Result<&[u8], Damage>) -> R,
+) -> io::Result<Option<R>> {
     let file = match sys::open_entry(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -49,7 +58,7 @@ pub(crate) fn with_entry<R>(
     };
     BUF.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
-            let out = read_into(&file, &mut buf, need).map(|r| f(r.map(|n| &buf[..n])));
+            let out = read_into(&file, &mut buf, need).map(|r| f(&file, r.map(|n| &buf[..n])));
             if buf.len() > KEEP_AT_MOST {
                 *buf = Vec::new();
             }
@@ -58,7 +67,7 @@ pub(crate) fn with_entry<R>(
         // Re-entered from inside `f` (a codec reading the store): use a fresh buffer.
         Err(_) => {
             let mut buf = Vec::new();
-            read_into(&file, &mut buf, need).map(|r| Some(f(r.map(|n| &buf[..n]))))
+            read_into(&file, &mut buf, need).map(|r| Some(f(&file, r.map(|n| &buf[..n]))))
         }
     })
 }

@@ -7,10 +7,12 @@ use std::fs;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::codec::{Codec, MsgPack};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::expiry::{EntryMeta, Eviction};
 use crate::iter::{self, EntryPaths, Iter, Keys, Values};
 use crate::key::{Key, OwnedKey};
 use crate::layout::{self, Manifest};
@@ -106,6 +108,16 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
                 format!("codec name `{codec_name}` is not a plain word"),
             ));
         }
+        if options
+            .policy
+            .auto_evict
+            .is_some_and(|a| a.every_n_writes == 0)
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "auto_evict: every_n_writes must be at least 1",
+            ));
+        }
         let wanted = Manifest::new(K::ENCODING, codec_name);
         let settings = Settings {
             durability: options.durability,
@@ -113,6 +125,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             lock_timeout: options.lock_timeout,
             stale_temp_age: options.stale_temp_age,
             file_mode: options.file_mode,
+            policy: options.policy,
         };
         let engine = open::open(path, mode, wanted, &settings)?;
         Ok(Store {
@@ -128,17 +141,33 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         &self.shared.engine
     }
 
-    /// Builds the bytes of an entry file.
+    /// Builds the bytes of an entry file; `ttl` `None` means the store's default TTL.
     fn encode(
         &self,
         key: &[u8],
         hash: &[u8; 32],
         value: &V,
         created_ms: Option<u64>,
+        ttl: Option<Duration>,
     ) -> Result<Vec<u8>> {
-        self.engine().encode_entry(key, hash, created_ms, |out| {
-            self.shared.codec.encode(value, out)
+        self.engine()
+            .encode_entry(key, hash, created_ms, ttl, |out| {
+                self.shared.codec.encode(value, out)
+            })
+    }
+
+    /// The creation time to keep for a new value of `key` when the options ask for it.
+    /// An unreadable old entry starts afresh (the write must still be able to replace it).
+    fn old_created(&self, key: &[u8], hash: &[u8; 32]) -> Option<u64> {
+        let e = self.engine();
+        if !e.policy.preserve_created {
+            return None;
+        }
+        e.read(key, hash, Need::Key, |found| {
+            Ok(found.header.meta.created_ms)
         })
+        .ok()
+        .flatten()
     }
 
     /// Reads and decodes the value of `key` (bytes) with its creation time.
@@ -168,11 +197,42 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         K: Borrow<Q>,
         Q: Key + ?Sized,
     {
+        self.write_one(&key.key_bytes(), value, None)
+    }
+
+    /// Writes `value` under `key` as [`set`](Store::set) does, expiring `ttl` from now (by
+    /// the store's [clock](Options::clock)): from then on it reads as absent, and the
+    /// next `get` or [`purge_expired`](Store::purge_expired) removes it. A `ttl` of zero
+    /// writes an entry that has already expired; `Duration::MAX` one that never expires,
+    /// whatever the [default TTL](Options::default_ttl).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use std::time::Duration;
+    /// let sessions: dirkv::Store<String, String> =
+    ///     dirkv::Store::open(dir.path().join("s"), dirkv::Exists::OpenOrCreate)?;
+    /// sessions.set_with_ttl("abc", &"alice".to_string(), Duration::from_secs(3600))?;
+    /// assert!(sessions.metadata("abc")?.and_then(|m| m.expires).is_some());
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Store::set).
+    pub fn set_with_ttl<Q>(&self, key: &Q, value: &V, ttl: Duration) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        self.write_one(&key.key_bytes(), value, Some(ttl))
+    }
+
+    fn write_one(&self, key: &[u8], value: &V, ttl: Option<Duration>) -> Result<()> {
         let e = self.engine();
         e.check_writable()?;
-        let key = key.key_bytes();
-        let hash = e.key_hash(&key);
-        let bytes = self.encode(&key, &hash, value, None)?;
+        let hash = e.key_hash(key);
+        let created = self.old_created(key, &hash);
+        let bytes = self.encode(key, &hash, value, created, ttl)?;
         let temp = e.write_temp(&hash, &bytes)?;
         {
             let _guard = e.lock()?;
@@ -184,21 +244,54 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// The value of `key`, or `None` when there is none (or it has expired).
     ///
     /// Costs one open, one read and one close for values up to 16 KiB. The entry's
-    /// checksum and key are checked before the value is decoded.
+    /// checksum and key are checked (and with encryption, authenticated) before the value
+    /// is decoded. An expired entry found here is removed when the store lock is free (a
+    /// read never waits for it). With [`track_access`](Options::track_access) the file's
+    /// access time is set.
     ///
     /// # Errors
     ///
     /// [`Corrupt`](ErrorKind::Corrupt) naming the file when it is damaged, holds another
-    /// key, or is a link, folder, FIFO or socket; [`Decode`](ErrorKind::Decode) when the
-    /// bytes are intact but not a `V`; [`Io`](ErrorKind::Io).
+    /// key, fails authentication, or is a link, folder, FIFO or socket;
+    /// [`Decode`](ErrorKind::Decode) when the bytes are intact but not a `V`;
+    /// [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for a compressed value in a
+    /// build without the `compression` feature; [`Io`](ErrorKind::Io).
     pub fn get<Q>(&self, key: &Q) -> Result<Option<V>>
     where
         K: Borrow<Q>,
         Q: Key + ?Sized,
     {
+        self.get_bytes(&key.key_bytes())
+    }
+
+    /// `get` of key bytes: through the engine's lookup (access time, lazy expiry).
+    fn get_bytes(&self, key: &[u8]) -> Result<Option<V>> {
+        let e = self.engine();
+        let hash = e.key_hash(key);
+        let codec = &self.shared.codec;
+        e.lookup(key, &hash, Need::Whole, |found| {
+            iter::decode_value(codec, found.value, found.path)
+        })
+    }
+
+    /// The times and size of `key`'s entry, or `None` when there is none (or it has
+    /// expired). Reads the header and key, not the value (unless the store is encrypted,
+    /// where the key is authenticated with the value); does not count as an access.
+    ///
+    /// # Errors
+    ///
+    /// As [`contains_key`](Store::contains_key).
+    pub fn metadata<Q>(&self, key: &Q) -> Result<Option<EntryMeta>>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+    {
+        let e = self.engine();
         let key = key.key_bytes();
-        let hash = self.engine().key_hash(&key);
-        Ok(self.read_value(&key, &hash)?.map(|(v, _)| v))
+        let hash = e.key_hash(&key);
+        e.lookup(&key, &hash, Need::Key, |found| {
+            Ok(EntryMeta::new(&found.header, found.file))
+        })
     }
 
     /// Whether `key` has a (live) value. Reads the entry's header and key, not the value.
@@ -214,7 +307,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
-        Ok(e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some())
+        Ok(e.lookup(&key, &hash, Need::Key, |_| Ok(()))?.is_some())
     }
 
     /// Removes `key`. Returns whether it had a value; removing a missing key is `Ok(false)`.
@@ -267,7 +360,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let new = f(old.map(|(v, _)| v));
         match &new {
             Some(value) => {
-                let bytes = self.encode(&key, &hash, value, created)?;
+                let bytes = self.encode(&key, &hash, value, created, None)?;
                 let temp = e.write_temp(&hash, &bytes)?;
                 e.commit(temp, &hash)?;
                 drop(guard);
@@ -300,7 +393,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         e.check_writable()?;
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
-        let temp = e.write_temp(&hash, &self.encode(&key, &hash, value, None)?)?;
+        let temp = e.write_temp(&hash, &self.encode(&key, &hash, value, None, None)?)?;
         let guard = e.lock()?;
         if e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some() {
             return Ok(false);
@@ -329,7 +422,10 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
         let temp = match new {
-            Some(v) => Some(e.write_temp(&hash, &self.encode(&key, &hash, v, None)?)?),
+            Some(v) => {
+                let created = self.old_created(&key, &hash);
+                Some(e.write_temp(&hash, &self.encode(&key, &hash, v, created, None)?)?)
+            }
             None => None,
         };
         let guard = e.lock()?;
@@ -367,12 +463,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         I: IntoIterator,
         I::Item: Key,
     {
-        let e = self.engine();
         keys.into_iter()
-            .map(|k| {
-                let key = k.key_bytes();
-                Ok(self.read_value(&key, &e.key_hash(&key))?.map(|(v, _)| v))
-            })
+            .map(|k| self.get_bytes(&k.key_bytes()))
             .collect()
     }
 
@@ -395,7 +487,11 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         e.put_many(items.into_iter().map(|(key, value)| {
             let key = key.key_bytes();
             let hash = e.key_hash(&key);
-            Ok((hash, self.encode(&key, &hash, value.borrow(), None)?))
+            let created = self.old_created(&key, &hash);
+            Ok((
+                hash,
+                self.encode(&key, &hash, value.borrow(), created, None)?,
+            ))
         }))
     }
 
@@ -462,6 +558,49 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         Values::new(Arc::clone(&self.shared))
     }
 
+    /// Removes every expired entry and returns how many. Each candidate is re-checked under
+    /// the store lock (one taking per shard), so a fresh value written meanwhile is never
+    /// removed. Opens every entry file's header: a walk of the whole store. Damaged
+    /// entries are left alone (`get` and `iter` report them).
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); [`Locked`](ErrorKind::Locked) on lock timeout;
+    /// [`Io`](ErrorKind::Io) when a folder cannot be listed or an entry removed.
+    pub fn purge_expired(&self) -> Result<usize> {
+        self.engine().purge_expired()
+    }
+
+    /// Removes entries until at most `max_entries` are left and they take at most
+    /// `max_bytes` bytes on disk (pass `usize::MAX` / `u64::MAX` for no bound). Victims
+    /// are the least recently used entries when the store
+    /// [tracks access](Options::track_access), otherwise the least recently written.
+    ///
+    /// Sizes are disk usage as `du` counts it (allocated blocks, so at least 4 KiB per
+    /// entry on ext4), not value lengths. The walk only `stat`s entry files and keeps at
+    /// most 32,768 candidates in memory, walking again if more must go. An entry written
+    /// or read between the walk and its removal is skipped. Writers in other threads and
+    /// processes may add entries meanwhile, so the bound holds as of the walk.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let cache: dirkv::Store<u32, Vec<u8>> =
+    ///     dirkv::Store::open(dir.path().join("c"), dirkv::Exists::OpenOrCreate)?;
+    /// for i in 0..10 { cache.set(&i, &vec![0; 100])?; }
+    /// let e = cache.evict_to(4, u64::MAX)?;
+    /// assert_eq!((e.removed, e.entries, cache.len()?), (6, 4, 4));
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ReadOnly`](ErrorKind::ReadOnly); [`Locked`](ErrorKind::Locked) on lock timeout;
+    /// [`Io`](ErrorKind::Io) when a folder cannot be listed or an entry examined or
+    /// removed. Entries removed before an error stay removed.
+    pub fn evict_to(&self, max_entries: usize, max_bytes: u64) -> Result<Eviction> {
+        self.engine().evict_to(max_entries, max_bytes)
+    }
+
     /// Removes every entry (foreign files in the store are left alone). Shard by shard,
     /// each under the lock: concurrent writers may add entries meanwhile.
     ///
@@ -496,7 +635,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     }
 
     /// The path of the file that holds (or would hold) `key`:
-    /// `<store>/<first two hex digits>/<sha256 hex of the key bytes>.dkv`.
+    /// `<store>/<first two hex digits>/<sha256 hex of the key bytes>.dkv` (with encryption,
+    /// an HMAC-SHA256 of the key bytes keyed from the store key instead of the SHA-256).
     pub fn path_of<Q>(&self, key: &Q) -> PathBuf
     where
         K: Borrow<Q>,

@@ -79,3 +79,17 @@ pub(crate) fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 pub(crate) fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
     false
 }
+
+/// The space a file takes on disk: allocated blocks × 512 on Unix (what `du` counts), the
+/// file's length elsewhere.
+pub(crate) fn disk_usage(meta: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.blocks().saturating_mul(512)
+    }
+    #[cfg(not(unix))]
+    {
+        meta.len()
+    }
+}
