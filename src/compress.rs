@@ -103,8 +103,14 @@ mod tests {
         let p = Path::new("x");
         assert_eq!(decompress(&packed, p).unwrap(), text.as_bytes());
         // Incompressible data is left alone.
-        let noise: Vec<u8> = (0..1000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
             .collect();
         assert!(compress(&noise).is_none());
     }
