@@ -406,7 +406,9 @@ impl Engine {
         } else {
             need
         };
-        let out = read::with_entry_file(path, read_need, |file, bytes| {
+        // A store that records reads itself keeps its other reads from touching them.
+        let noatime = self.policy.track_access;
+        let out = read::with_entry_file(path, read_need, noatime, |file, bytes| {
             let bytes = bytes.map_err(|d| damage_error(&d, path))?;
             let (header, key, value) = match read_need {
                 Need::Whole => {

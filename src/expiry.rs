@@ -147,7 +147,8 @@ impl Bounds {
 impl Engine {
     /// Whether the entry file at `path` has a readable header saying it expired at `now`.
     fn header_expired(&self, path: &Path, now: u64) -> bool {
-        let expired = read::with_entry(path, Need::Key, |bytes| {
+        let noatime = self.policy.track_access;
+        let expired = read::with_entry_file(path, Need::Key, noatime, |_, bytes| {
             bytes
                 .ok()
                 .and_then(|b| entry::parse_header(b).ok())

@@ -42,16 +42,23 @@ pub(crate) fn with_entry<R>(
     need: Need,
     f: impl FnOnce(Result<&[u8], Damage>) -> R,
 ) -> io::Result<Option<R>> {
-    with_entry_file(path, need, |_, bytes| f(bytes))
+    with_entry_file(path, need, false, |_, bytes| f(bytes))
 }
 
-/// As [`with_entry`], also handing `f` the open file (opened read-only).
+/// As [`with_entry`], also handing `f` the open file (opened read-only; with `noatime`,
+/// without updating its access time where the platform allows).
 pub(crate) fn with_entry_file<R>(
     path: &Path,
     need: Need,
+    noatime: bool,
     f: impl FnOnce(&File, Result<&[u8], Damage>) -> R,
 ) -> io::Result<Option<R>> {
-    let file = match sys::open_entry(path) {
+    let opened = if noatime {
+        sys::open_entry_noatime(path)
+    } else {
+        sys::open_entry(path)
+    };
+    let file = match opened {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),

@@ -19,6 +19,27 @@ pub(crate) fn open_entry(path: &Path) -> io::Result<File> {
     o.open(path)
 }
 
+/// As [`open_entry`], and on Linux also without updating the file's access time
+/// (`O_NOATIME`), for stores that record access times themselves. `O_NOATIME` is only
+/// allowed to the file's owner: for anyone else the file is opened as `open_entry` does.
+pub(crate) fn open_entry_noatime(path: &Path) -> io::Result<File> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = OpenOptions::new();
+        o.read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOATIME);
+        match o.open(path) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => open_entry(path),
+            other => other,
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        open_entry(path)
+    }
+}
+
 /// Makes the entries of folder `dir` (names created, renamed, removed) durable. On
 /// platforms without directory fsync (Windows) this is a no-op: renames there are made
 /// durable by the file system's own metadata journal.
