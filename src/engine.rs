@@ -74,6 +74,9 @@ pub(crate) struct Found<'a> {
     pub value: &'a [u8],
 }
 
+/// Plain key and value bytes, borrowed from the file's bytes or decrypted/decompressed.
+type KeyValue<'b> = (Cow<'b, [u8]>, Cow<'b, [u8]>);
+
 /// What a read of one entry file found.
 pub(crate) enum Lookup<R> {
     /// No file.
@@ -286,9 +289,9 @@ impl Engine {
         value: &'b [u8],
         need: Need,
         path: &Path,
-    ) -> Result<(Cow<'b, [u8]>, Cow<'b, [u8]>)> {
+    ) -> Result<KeyValue<'b>> {
         let encrypted = header.meta.flags & entry::FLAG_ENCRYPTED != 0;
-        let (key, value): (Cow<'b, [u8]>, Cow<'b, [u8]>) = match (&self.sealer, encrypted) {
+        let (key, value): KeyValue<'b> = match (&self.sealer, encrypted) {
             (None, false) => (Cow::Borrowed(key), Cow::Borrowed(value)),
             (Some(sealer), true) => {
                 let (k, v) = sealer.open(header_bytes, value, path)?;

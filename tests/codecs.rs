@@ -58,7 +58,11 @@ fn each_codec_round_trips_through_reopen_and_is_named_in_the_manifest() {
             .unwrap();
         s.set("a", &b"raw bytes".to_vec()).unwrap();
         // Raw values are the file's last bytes, as they are.
-        assert!(std::fs::read(s.path_of("a")).unwrap().ends_with(b"raw bytes"));
+        assert!(
+            std::fs::read(s.path_of("a"))
+                .unwrap()
+                .ends_with(b"raw bytes")
+        );
     }
     let s: Store<String, Vec<u8>, Raw> = Store::options()
         .codec(Raw)

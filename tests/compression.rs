@@ -45,7 +45,8 @@ mod with_feature {
         {
             let s = open(&path, Some(512));
             s.set("big", &text).unwrap();
-            s.set("small", &b"tiny value, stays plain".to_vec()).unwrap();
+            s.set("small", &b"tiny value, stays plain".to_vec())
+                .unwrap();
             let big = s.metadata("big").unwrap().unwrap();
             assert!(big.compressed);
             assert!(
@@ -87,13 +88,18 @@ mod with_feature {
         }
         // update keeps working across the two kinds.
         let s = open(&path, Some(64));
-        s.update("plain", |v| v.map(|mut v| {
-            v.extend_from_slice(b" ");
-            v
-        }))
+        s.update("plain", |v| {
+            v.map(|mut v| {
+                v.extend_from_slice(b" ");
+                v
+            })
+        })
         .unwrap();
         assert!(s.metadata("plain").unwrap().unwrap().compressed);
-        assert_eq!(s.get("plain").unwrap().map(|v| v.len()), Some(text.len() + 1));
+        assert_eq!(
+            s.get("plain").unwrap().map(|v| v.len()),
+            Some(text.len() + 1)
+        );
     }
 
     #[test]
@@ -124,7 +130,11 @@ mod with_feature {
         let good = std::fs::read(&file).unwrap();
         // Damage the LZ4 block and the length prefix, fixing the checksum each time.
         let value_at = 48 + 1;
-        for (at, byte) in [(value_at, 0xff), (value_at + 3, 0x7f), (good.len() - 1, 0xee)] {
+        for (at, byte) in [
+            (value_at, 0xff),
+            (value_at + 3, 0x7f),
+            (good.len() - 1, 0xee),
+        ] {
             let mut bad = good.clone();
             bad[at] ^= byte;
             common::fix_checksum(&mut bad);

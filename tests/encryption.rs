@@ -24,7 +24,9 @@ fn phrase(p: &str) -> EncryptionKey {
 }
 
 fn open(path: &Path, k: EncryptionKey) -> dirkv::Result<S> {
-    Store::options().encryption(k).open(path, Exists::OpenOrCreate)
+    Store::options()
+        .encryption(k)
+        .open(path, Exists::OpenOrCreate)
 }
 
 fn manifest(path: &Path) -> String {
@@ -54,7 +56,8 @@ fn round_trip_through_reopen_with_keys_and_values_unreadable_on_disk() {
     {
         let s = open(&path, key()).unwrap();
         s.set("secret-key-name", &page(7)).unwrap();
-        s.set_many([("alpha", &page(1)), ("beta", &page(2))]).unwrap();
+        s.set_many([("alpha", &page(1)), ("beta", &page(2))])
+            .unwrap();
         s.update("alpha", |p| p.map(|p| Page { words: 99, ..p }))
             .unwrap();
     }
@@ -81,7 +84,11 @@ fn round_trip_through_reopen_with_keys_and_values_unreadable_on_disk() {
         assert_eq!(bytes[5], 0x02, "encrypted flag: {}", p.display());
         assert_eq!(&bytes[12..16], &[0, 0, 0, 0], "no key length in clear");
         for needle in [&b"secret-key-name"[..], b"alpha", b"page 7", b"title"] {
-            assert!(!contains(&bytes, needle), "{} shows {needle:?}", p.display());
+            assert!(
+                !contains(&bytes, needle),
+                "{} shows {needle:?}",
+                p.display()
+            );
         }
     }
     // The manifest names the cipher and holds a salt and a key check, never the key.
@@ -96,7 +103,10 @@ fn round_trip_through_reopen_with_keys_and_values_unreadable_on_disk() {
     assert!(s.remove("beta").unwrap());
     assert!(!s.remove("beta").unwrap());
     assert!(!s.set_if_absent("alpha", &page(0)).unwrap());
-    assert!(s.compare_and_swap("secret-key-name", Some(&page(7)), None).unwrap());
+    assert!(
+        s.compare_and_swap("secret-key-name", Some(&page(7)), None)
+            .unwrap()
+    );
     assert_eq!(s.len().unwrap(), 1);
 
     // Read-only opens take the key too.
@@ -184,10 +194,7 @@ fn wrong_missing_or_unexpected_keys_are_clear_errors_at_open() {
     assert!(!format!("{:?}", key()).contains("66"));
 
     // Nothing was changed by the failed opens.
-    assert_eq!(
-        open(&path, key()).unwrap().get("k").unwrap(),
-        Some(page(1))
-    );
+    assert_eq!(open(&path, key()).unwrap().get("k").unwrap(), Some(page(1)));
 }
 
 #[test]
@@ -196,9 +203,18 @@ fn a_damaged_encryption_manifest_is_corrupt_not_a_crash() {
     open(&path, phrase("p")).unwrap();
     let good = manifest(&path);
     for (from, to) in [
-        ("encryption_kdf_memory_kib = 64", "encryption_kdf_memory_kib = lots"),
-        ("encryption_kdf_iterations = 1", "encryption_kdf_iterations = 0"),
-        ("encryption_kdf_memory_kib = 64", "encryption_kdf_memory_kib = 99999999"),
+        (
+            "encryption_kdf_memory_kib = 64",
+            "encryption_kdf_memory_kib = lots",
+        ),
+        (
+            "encryption_kdf_iterations = 1",
+            "encryption_kdf_iterations = 0",
+        ),
+        (
+            "encryption_kdf_memory_kib = 64",
+            "encryption_kdf_memory_kib = 99999999",
+        ),
     ] {
         fs::write(path.join("DIRKV"), good.replace(from, to)).unwrap();
         let err = open(&path, phrase("p")).unwrap_err();
@@ -343,11 +359,13 @@ fn expiry_eviction_and_temp_sweeps_work_on_encrypted_stores() {
         .clock(clock.clone())
         .open(&path, Exists::OpenOrCreate)
         .unwrap();
-    s.set_with_ttl("short", &page(1), Duration::from_secs(1)).unwrap();
+    s.set_with_ttl("short", &page(1), Duration::from_secs(1))
+        .unwrap();
     s.set("long", &page(2)).unwrap();
     clock.advance(Duration::from_secs(1));
     assert_eq!(s.get("short").unwrap(), None);
-    s.set_with_ttl("short2", &page(1), Duration::from_secs(1)).unwrap();
+    s.set_with_ttl("short2", &page(1), Duration::from_secs(1))
+        .unwrap();
     clock.advance(Duration::from_secs(1));
     assert_eq!(s.purge_expired().unwrap(), 1);
     assert_eq!(s.evict_to(0, u64::MAX).unwrap().removed, 1);

@@ -150,7 +150,10 @@ fn a_cache_bounded_at_10_mb_stays_under_it_across_100_mb_of_writes() {
         assert_eq!(cache.get(&i).unwrap().as_deref(), Some(&value[..]));
     }
     let (n, bytes) = entries_on_disk(&path);
-    assert!(n >= 80, "most of the bound is used: {n} entries, {bytes} bytes");
+    assert!(
+        n >= 80,
+        "most of the bound is used: {n} entries, {bytes} bytes"
+    );
     assert!(max_seen > BOUND * 9 / 10);
     // The survivors are the newest entries.
     let mut keys: Vec<u32> = cache.keys().map(|k| k.unwrap()).collect();

@@ -36,7 +36,10 @@ fn ttl_entries_live_until_their_expiry_then_read_as_absent_and_go() {
 
     clock.advance(Duration::from_millis(1));
     let file = s.path_of("a");
-    assert!(file.exists(), "still on disk until something reads or purges it");
+    assert!(
+        file.exists(),
+        "still on disk until something reads or purges it"
+    );
     assert!(!s.contains_key("a").unwrap());
     assert!(!file.exists(), "contains_key removed the expired entry");
     assert_eq!(s.get("a").unwrap(), None);
@@ -176,7 +179,8 @@ fn concurrent_purges_never_remove_fresh_values() {
                     s.set_with_ttl(&format!("old{i}"), &round, SEC).unwrap();
                 }
                 let fresh: Vec<String> = (0..20u32).map(|i| format!("new{i}")).collect();
-                s.set_many(fresh.iter().map(|k| (k.as_str(), &round))).unwrap();
+                s.set_many(fresh.iter().map(|k| (k.as_str(), &round)))
+                    .unwrap();
             }
         });
         scope.spawn(|| {
@@ -215,7 +219,10 @@ fn a_read_of_an_expired_entry_does_not_wait_for_the_lock() {
         assert_eq!(s.get("gone").unwrap(), None);
         done_tx.send(()).unwrap();
     });
-    assert!(s.path_of("gone").exists(), "left for later: the lock was busy");
+    assert!(
+        s.path_of("gone").exists(),
+        "left for later: the lock was busy"
+    );
     assert_eq!(s.purge_expired().unwrap(), 1);
 }
 
@@ -278,20 +285,30 @@ fn track_access_records_gets_in_the_files_access_time_without_rewriting_them() {
     let file = s.path_of("k");
     let before = std::fs::metadata(&file).unwrap();
     assert_eq!(before.accessed().unwrap(), t0);
-    assert_eq!(before.modified().unwrap(), t0, "written files carry the store clock's time");
+    assert_eq!(
+        before.modified().unwrap(),
+        t0,
+        "written files carry the store clock's time"
+    );
 
     clock.advance(5 * SEC);
     assert_eq!(s.get("k").unwrap(), Some(1));
     let after = std::fs::metadata(&file).unwrap();
     assert_eq!(after.accessed().unwrap(), t0 + 5 * SEC);
     assert_eq!(after.modified().unwrap(), t0, "the file was not rewritten");
-    assert_eq!(s.metadata("k").unwrap().unwrap().accessed, Some(t0 + 5 * SEC));
+    assert_eq!(
+        s.metadata("k").unwrap().unwrap().accessed,
+        Some(t0 + 5 * SEC)
+    );
 
     // contains_key, metadata and iteration are not accesses.
     clock.advance(5 * SEC);
     assert!(s.contains_key("k").unwrap());
     assert_eq!(s.iter().count(), 1);
-    assert_eq!(s.metadata("k").unwrap().unwrap().accessed, Some(t0 + 5 * SEC));
+    assert_eq!(
+        s.metadata("k").unwrap().unwrap().accessed,
+        Some(t0 + 5 * SEC)
+    );
 
     // Without tracking, a get leaves the time alone.
     let plain: S = Store::options()
