@@ -155,10 +155,13 @@ fn a_cache_bounded_at_10_mb_stays_under_it_across_100_mb_of_writes() {
         "most of the bound is used: {n} entries, {bytes} bytes"
     );
     assert!(max_seen > BOUND * 9 / 10);
-    // The survivors are the newest entries.
+    // The survivors are the newest entries (file times have the file system's coarse
+    // granularity, so entries written within one tick may go in either order).
     let mut keys: Vec<u32> = cache.keys().map(|k| k.unwrap()).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ((1000 - n as u32)..1000).collect::<Vec<_>>());
+    let oldest_kept = 1000 - n as u32;
+    assert!(keys.iter().all(|&k| k + 10 >= oldest_kept), "{keys:?}");
+    assert!((oldest_kept + 10..1000).all(|k| keys.contains(&k)), "{keys:?}");
 }
 
 #[test]
