@@ -110,14 +110,35 @@ pub struct RawEntry {
 
 impl RawStore {
     fn open_settings(access: Access) -> Settings {
+        Self::settings_with(access, Policy::default())
+    }
+
+    fn settings_with(access: Access, policy: Policy) -> Settings {
         Settings {
             durability: Durability::Durable,
             read_only: access == Access::ReadOnly,
             lock_timeout: None,
             stale_temp_age: STALE_TEMP_AGE,
             file_mode: sys::DEFAULT_FILE_MODE,
-            policy: Policy::default(),
+            policy,
         }
+    }
+
+    /// Checks that the names for a new store's manifest are plain words.
+    fn check_names(key_encoding: &str, codec: &str) -> Result<()> {
+        for (what, name) in [("key encoding", key_encoding), ("codec", codec)] {
+            let plain = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !plain {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{what} name `{name}` is not a plain word"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Opens the existing store at `path` with the key encoding and codec its manifest
@@ -128,10 +149,71 @@ impl RawStore {
     ///
     /// As [`Store::open`](crate::Store::open) with [`Exists::Update`]: `NotFound`,
     /// `NotAStore`, `IncompatibleFormat` (a newer format), `Corrupt` (a damaged manifest),
-    /// `Io`. Never creates anything.
+    /// `Io`. Never creates anything. An encrypted store is a
+    /// [`WrongKey`](ErrorKind::WrongKey) error: open it with
+    /// [`open_encrypted`](RawStore::open_encrypted) (feature `encryption`).
     pub fn open(path: impl AsRef<Path>, access: Access) -> Result<Self> {
         let engine = open::open_as_found(path.as_ref(), &Self::open_settings(access))?;
         Ok(RawStore { engine })
+    }
+
+    /// Opens the existing encrypted store at `path` with its key or passphrase (feature
+    /// `encryption`), as [`open`](RawStore::open) does otherwise. Keys and values are
+    /// decrypted on read and encrypted on write; paths are the store's keyed names.
+    ///
+    /// A tool must take the key from an environment variable, a file or a prompt, never
+    /// from its command line.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](RawStore::open); [`WrongKey`](ErrorKind::WrongKey) for a wrong key or
+    /// passphrase; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) when the store is
+    /// not encrypted.
+    #[cfg(feature = "encryption")]
+    pub fn open_encrypted(
+        path: impl AsRef<Path>,
+        access: Access,
+        key: crate::EncryptionKey,
+    ) -> Result<Self> {
+        let policy = Policy {
+            encryption: Some(key),
+            ..Policy::default()
+        };
+        let engine = open::open_as_found(path.as_ref(), &Self::settings_with(access, policy))?;
+        Ok(RawStore { engine })
+    }
+
+    /// Creates a new, empty encrypted store (feature `encryption`), as
+    /// [`create`](RawStore::create) does otherwise.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](RawStore::create); [`InvalidInput`](ErrorKind::InvalidInput) for an
+    /// empty passphrase.
+    #[cfg(feature = "encryption")]
+    pub fn create_encrypted(
+        path: impl AsRef<Path>,
+        key_encoding: &str,
+        codec: &str,
+        key: crate::EncryptionKey,
+    ) -> Result<Self> {
+        Self::check_names(key_encoding, codec)?;
+        let policy = Policy {
+            encryption: Some(key),
+            ..Policy::default()
+        };
+        let engine = open::open(
+            path.as_ref(),
+            Exists::Error,
+            Manifest::new(key_encoding, codec),
+            &Self::settings_with(Access::ReadWrite, policy),
+        )?;
+        Ok(RawStore { engine })
+    }
+
+    /// Whether the store is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.engine.sealer.is_some()
     }
 
     /// Creates a new, empty store at `path` (a missing path or an empty folder, as
@@ -145,18 +227,7 @@ impl RawStore {
     /// otherwise as [`Store::open`](crate::Store::open) with [`Exists::Error`]
     /// (`AlreadyExists`, `NotAStore`, `Io`).
     pub fn create(path: impl AsRef<Path>, key_encoding: &str, codec: &str) -> Result<Self> {
-        for (what, name) in [("key encoding", key_encoding), ("codec", codec)] {
-            let plain = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !plain {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("{what} name `{name}` is not a plain word"),
-                ));
-            }
-        }
+        Self::check_names(key_encoding, codec)?;
         let wanted = Manifest::new(key_encoding, codec);
         let engine = open::open(
             path.as_ref(),
@@ -242,7 +313,8 @@ impl RawStore {
     ///
     /// [`Corrupt`](ErrorKind::Corrupt) naming the file when it is damaged or holds another
     /// key; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for an entry this build
-    /// cannot read (a newer format, a compressed or encrypted value); [`Io`](ErrorKind::Io).
+    /// cannot read (a newer format, or a compressed value in a build without the
+    /// `compression` feature); [`Io`](ErrorKind::Io).
     pub fn get(&self, key: &[u8]) -> Result<Option<RawEntry>> {
         let hash = self.engine.key_hash(key);
         self.engine.read(key, &hash, Need::Whole, |found| {
@@ -280,17 +352,55 @@ impl RawStore {
     where
         I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
     {
+        self.put(items, None)
+    }
+
+    /// Writes `value` under `key` as [`set`](RawStore::set) does, expiring `ttl` from now
+    /// (see [`Store::set_with_ttl`](crate::Store::set_with_ttl)).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](RawStore::set).
+    pub fn set_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        self.put(std::iter::once((key, value)), Some(ttl))
+    }
+
+    fn put<'a, I>(&self, items: I, ttl: Option<Duration>) -> Result<()>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+    {
         let e = &self.engine;
         e.put_many(items.into_iter().map(|(key, value)| {
             self.check_key(key)?;
             self.check_value(value)?;
             let hash = e.key_hash(key);
-            let bytes = e.encode_entry(key, &hash, None, None, |out| {
+            let bytes = e.encode_entry(key, &hash, None, ttl, |out| {
                 out.extend_from_slice(value);
                 Ok(())
             })?;
             Ok((hash, bytes))
         }))
+    }
+
+    /// Removes every expired entry; returns how many (see
+    /// [`Store::purge_expired`](crate::Store::purge_expired)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::purge_expired`](crate::Store::purge_expired).
+    pub fn purge_expired(&self) -> Result<usize> {
+        self.engine.purge_expired()
+    }
+
+    /// Removes the oldest-written entries until at most `max_entries` entries taking at
+    /// most `max_bytes` bytes on disk are left (see
+    /// [`Store::evict_to`](crate::Store::evict_to)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::evict_to`](crate::Store::evict_to).
+    pub fn evict_to(&self, max_entries: usize, max_bytes: u64) -> Result<crate::Eviction> {
+        self.engine.evict_to(max_entries, max_bytes)
     }
 
     /// Removes the entry of `key`. Returns whether it had a value (a damaged entry is

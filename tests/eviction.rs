@@ -161,7 +161,10 @@ fn a_cache_bounded_at_10_mb_stays_under_it_across_100_mb_of_writes() {
     keys.sort_unstable();
     let oldest_kept = 1000 - n as u32;
     assert!(keys.iter().all(|&k| k + 10 >= oldest_kept), "{keys:?}");
-    assert!((oldest_kept + 10..1000).all(|k| keys.contains(&k)), "{keys:?}");
+    assert!(
+        (oldest_kept + 10..1000).all(|k| keys.contains(&k)),
+        "{keys:?}"
+    );
 }
 
 #[test]
