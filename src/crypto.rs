@@ -248,7 +248,9 @@ mod imp {
         }
 
         /// A passphrase with an explicit Argon2id cost: `memory_kib` KiB of memory
-        /// (at least 8) and `iterations` passes (at least 1). The cost is recorded in the
+        /// (8 to 4 GiB) and `iterations` passes (1 to 256); creating a store with a cost
+        /// outside those bounds is an [`InvalidInput`](ErrorKind::InvalidInput) error. The
+        /// cost is recorded in the
         /// manifest when the store is created; opening an existing store uses the cost
         /// recorded there and ignores this one.
         pub fn passphrase_with_cost(
@@ -491,9 +493,17 @@ mod imp {
         let Some(key) = &policy.encryption else {
             return Ok(None);
         };
+        let cost = cost_of(key);
+        if let Secret::Passphrase { .. } = key.0
+            && !((8..=MAX_MEMORY_KIB).contains(&cost.memory_kib)
+                && (1..=MAX_ITERATIONS).contains(&cost.iterations))
+        {
+            return Err(invalid(format!(
+                "Argon2id cost must be 8..={MAX_MEMORY_KIB} KiB and 1..={MAX_ITERATIONS} passes"
+            )));
+        }
         let mut salt = [0u8; SALT_LEN];
         random(&mut salt)?;
-        let cost = cost_of(key);
         let master = master_key(key, &salt, cost)?;
         let (sealer, check) = derive(&master, &salt)?;
         let extra = &mut manifest.extra;

@@ -189,6 +189,12 @@ fn wrong_missing_or_unexpected_keys_are_clear_errors_at_open() {
         open(&p3, phrase("")).unwrap_err().kind(),
         ErrorKind::InvalidInput
     );
+    for (memory, passes) in [(4, 1), (64, 0), (64, 1000)] {
+        let (_d4, p4) = store_dir();
+        let k = EncryptionKey::passphrase_with_cost("p", memory, passes);
+        assert_eq!(open(&p4, k).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert!(!p4.join("DIRKV").exists(), "nothing is created");
+    }
     // Keys never show in Debug output.
     assert!(!format!("{:?}", phrase("hunter2")).contains("hunter2"));
     assert!(!format!("{:?}", key()).contains("66"));
