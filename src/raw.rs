@@ -151,7 +151,7 @@ impl RawStore {
     /// `NotAStore`, `IncompatibleFormat` (a newer format), `Corrupt` (a damaged manifest),
     /// `Io`. Never creates anything. An encrypted store is a
     /// [`WrongKey`](ErrorKind::WrongKey) error: open it with
-    /// [`open_encrypted`](RawStore::open_encrypted) (feature `encryption`).
+    /// `RawStore::open_encrypted` (feature `encryption`).
     pub fn open(path: impl AsRef<Path>, access: Access) -> Result<Self> {
         let engine = open::open_as_found(path.as_ref(), &Self::open_settings(access))?;
         Ok(RawStore { engine })
