@@ -123,6 +123,10 @@ pub(crate) fn sweep(
     let dead_ids: HashSet<&str> = dead.iter().map(|(id, _, _)| id.as_str()).collect();
     for shard in 0..layout::SHARDS {
         let dir = root.join(layout::shard_name(shard as u8));
+        // Never remove anything through a shard folder replaced by a link.
+        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
         let items = match fs::read_dir(&dir) {
             Ok(items) => items,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

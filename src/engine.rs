@@ -106,6 +106,11 @@ pub(crate) fn damage_error(damage: &Damage, path: &Path) -> Error {
     Error::new(kind, damage.to_string()).with_path(path)
 }
 
+/// Whether `err` says that a file or folder does not exist.
+fn is_missing(err: &Error) -> bool {
+    err.kind() == ErrorKind::Io && err.io_error_kind() == Some(io::ErrorKind::NotFound)
+}
+
 /// The error for a failed read of the entry at `path`.
 pub(crate) fn read_error(err: io::Error, path: &Path) -> Error {
     if sys::is_not_a_file_error(&err) {
@@ -183,6 +188,20 @@ impl Engine {
 
     fn shard_dir(&self, shard: u8) -> PathBuf {
         self.root.join(layout::shard_name(shard))
+    }
+
+    /// The shard folder of `shard`, checked to be a real folder: a write, removal or clear
+    /// never goes through a shard folder that has been replaced by a link (or a file).
+    fn real_shard_dir(&self, shard: u8) -> Result<PathBuf> {
+        let dir = self.shard_dir(shard);
+        match fs::symlink_metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(dir),
+            Ok(_) => Err(Error::corrupt(
+                "shard folder is not a folder (a link or a file?)",
+                &dir,
+            )),
+            Err(e) => Err(Error::io("cannot use shard folder", &dir, e)),
+        }
     }
 
     /// Fails with `ReadOnly` on a read-only store.
@@ -484,18 +503,7 @@ impl Engine {
 
     /// Writes a complete entry file to a temp file beside its final place.
     pub(crate) fn write_temp(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<TempPath> {
-        let dir = self.shard_dir(hash[0]);
-        // Never write through a shard folder that has been replaced by a link.
-        match fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::corrupt(
-                    "shard folder is not a folder (a link or a file?)",
-                    &dir,
-                ));
-            }
-            Err(e) => return Err(Error::io("cannot use shard folder", &dir, e)),
-        }
+        let dir = self.real_shard_dir(hash[0])?;
         let temp = atomic::write_temp(&dir, &self.writer_id, bytes, self.durable(), self.file_mode)
             .map_err(|e| Error::io("cannot write entry", &self.entry_path(hash), e))?;
         if self.policy.clock.is_some() {
@@ -516,6 +524,11 @@ impl Engine {
     /// Removes the entry file of `hash`; `Ok(false)` when there was none. The caller holds
     /// the lock.
     pub(crate) fn unlink(&self, hash: &[u8; 32]) -> Result<bool> {
+        match self.real_shard_dir(hash[0]) {
+            Ok(_) => {}
+            Err(e) if is_missing(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        }
         let path = self.entry_path(hash);
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
@@ -658,6 +671,11 @@ impl Engine {
         for shard in 0..=255u8 {
             let dir = self.shard_dir(shard);
             let guard = self.lock()?;
+            match self.real_shard_dir(shard) {
+                Ok(_) => {}
+                Err(e) if is_missing(&e) => continue,
+                Err(e) => return Err(e),
+            }
             let items = match fs::read_dir(&dir) {
                 Ok(items) => items,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

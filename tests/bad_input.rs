@@ -190,14 +190,43 @@ fn links_folders_and_fifos_in_place_of_entries_fail_at_once() {
 fn a_shard_replaced_by_a_link_is_never_written_through() {
     let (dir, path) = store_dir();
     let store: Store<String, u32> = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    store.set("k", &1).unwrap();
     let shard = store.path_of("k").parent().unwrap().to_owned();
+    let name = store.path_of("k").file_name().unwrap().to_owned();
+    // The folder the link points to holds a file with the entry's name (a valid entry,
+    // even): no write, removal or clear may touch it.
     let elsewhere = dir.path().join("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
+    fs::rename(store.path_of("k"), elsewhere.join(&name)).unwrap();
     fs::remove_dir(&shard).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &shard).unwrap();
-    let err = store.set("k", &1).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Corrupt);
-    assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    let before = fs::read(elsewhere.join(&name)).unwrap();
+    let errors = [
+        store.set("k", &2).unwrap_err(),
+        store.set_many([("k", &2)]).unwrap_err(),
+        store.update("k", |_| Some(2)).unwrap_err(),
+        store.update("k", |_| None).unwrap_err(),
+        store.compare_and_swap("k", Some(&1), None).unwrap_err(),
+        store.compare_and_swap("k", Some(&1), Some(&2)).unwrap_err(),
+        store.remove("k").unwrap_err(),
+        store.remove_many(["k"]).unwrap_err(),
+        store.clear().unwrap_err(),
+    ];
+    for err in errors {
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+        assert_eq!(err.path(), Some(shard.as_path()), "{err}");
+    }
+    assert_eq!(store.sweep_temps().unwrap(), 0);
+    let left: Vec<_> = fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![name.clone()],
+        "nothing created or removed through the link"
+    );
+    assert_eq!(fs::read(elsewhere.join(&name)).unwrap(), before);
 }
 
 /// Child side of `a_failed_write_keeps_the_old_value_and_leaves_no_temp`.
