@@ -98,3 +98,235 @@ pub fn fix_checksum(bytes: &mut [u8]) {
     let sum = h.finalize();
     bytes[8..12].copy_from_slice(&sum.to_le_bytes());
 }
+
+/// A small deterministic random number generator (xorshift64*), so that a failing run can
+/// be repeated from the seed it prints.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// A seed from the clock, or from `DIRKV_SEED` when set (to repeat a failing run).
+    pub fn seed_from_env() -> u64 {
+        match std::env::var("DIRKV_SEED") {
+            Ok(s) => s.parse().expect("DIRKV_SEED is a number"),
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1),
+        }
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// FNV-1a, 64 bits: the checksum a [`Stamped`] value carries of itself.
+pub fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// A value that can tell whether it is whole and whose it is: it names its key, its writer
+/// and its sequence number, its payload is derived from those, and it carries a checksum
+/// of all of it. A torn value, a mix of two values, or another key's value fails
+/// [`Stamped::check`].
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Stamped {
+    pub key: String,
+    pub writer: u32,
+    pub seq: u64,
+    pub payload: Vec<u8>,
+    pub sum: u64,
+}
+
+impl Stamped {
+    pub fn new(key: &str, writer: u32, seq: u64) -> Self {
+        // Mostly small values, some larger than dirkv's first 16 KiB read.
+        let len = if seq % 11 == 5 {
+            20_000 + (seq as usize % 500)
+        } else {
+            50 + (seq as usize * 37 + writer as usize * 101) % 3000
+        };
+        let mut x = fnv(&[key.as_bytes(), &writer.to_le_bytes(), &seq.to_le_bytes()]);
+        let payload: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let sum = Self::sum_of(key, writer, seq, &payload);
+        Stamped {
+            key: key.to_owned(),
+            writer,
+            seq,
+            payload,
+            sum,
+        }
+    }
+
+    fn sum_of(key: &str, writer: u32, seq: u64, payload: &[u8]) -> u64 {
+        fnv(&[
+            key.as_bytes(),
+            &writer.to_le_bytes(),
+            &seq.to_le_bytes(),
+            payload,
+        ])
+    }
+
+    /// `Err` with a description unless this is a whole value written for `key`.
+    pub fn check(&self, key: &str) -> Result<(), String> {
+        if self.key != key {
+            return Err(format!("{key} holds a value of key {}", self.key));
+        }
+        if self.sum != Self::sum_of(&self.key, self.writer, self.seq, &self.payload) {
+            return Err(format!("{key}: checksum mismatch, torn value {self:?}"));
+        }
+        if *self != Stamped::new(key, self.writer, self.seq) {
+            return Err(format!("{key}: payload is not the one written"));
+        }
+        Ok(())
+    }
+}
+
+/// Waits for `child` to exit, at most `timeout`; kills it and panics when it does not.
+pub fn wait_or_kill(child: &mut Child, timeout: std::time::Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child {} did not finish within {timeout:?}", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Collects the lines a child prints, on a thread, so that the pipe never fills and the
+/// lines printed so far can be read at any moment (`snapshot`) or at the end (`finish`).
+pub struct Lines {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Lines {
+    pub fn collect(child: &mut Child) -> Self {
+        use std::io::BufRead;
+        let out = child.stdout.take().expect("child stdout is piped");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        let thread = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Lines {
+            lines,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn snapshot(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// All lines; call after the child has exited (its end of the pipe is closed).
+    pub fn finish(mut self) -> Vec<String> {
+        if let Some(t) = self.thread.take() {
+            t.join().expect("line reader");
+        }
+        self.snapshot()
+    }
+}
+
+/// The part of `line` after `tag` (the test harness may print "test x ... " before it).
+pub fn tagged<'a>(line: &'a str, tag: &str) -> Option<&'a str> {
+    line.split_once(tag).map(|(_, rest)| rest)
+}
+
+/// Whether a command can be run (`name --version` or `name -V` starts).
+pub fn has_command(name: &str) -> bool {
+    ["--version", "-V"].iter().any(|flag| {
+        Command::new(name)
+            .arg(flag)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    })
+}
+
+/// Whether this process runs as root (read from /proc, no libc).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the long variants of the tests were asked for (`DIRKV_LONG=1`).
+pub fn long_run() -> bool {
+    std::env::var("DIRKV_LONG").is_ok_and(|v| v == "1")
+}
+
+/// Runs a command to completion; `Err` with its output when it fails to start or fails.
+pub fn run(cmd: &mut Command) -> Result<String, String> {
+    let shown = format!("{cmd:?}");
+    match cmd.stdin(Stdio::null()).output() {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(out) => Err(format!(
+            "{shown} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Err(e) => Err(format!("{shown} could not start: {e}")),
+    }
+}
+
+/// Sends a signal with kill(1) (no libc in the tests).
+pub fn signal(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status();
+}
+
+/// Sets a file's modification time `age` into the past.
+pub fn backdate(path: &Path, age: std::time::Duration) {
+    let when = std::time::SystemTime::now() - age;
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(when))
+        .unwrap_or_else(|e| panic!("backdate {}: {e}", path.display()));
+}
