@@ -305,9 +305,20 @@ fn create(path: &Path, manifest: &Manifest, s: &Settings) -> Result<bool> {
             let _ = fs::remove_file(item.path());
         }
     }
-    mkdir(path.join(layout::TMP))?;
-    for shard in 0..=255u8 {
-        mkdir(path.join(layout::shard_name(shard)))?;
+    let mut folders = vec![path.join(layout::TMP)];
+    folders.extend((0..=255u8).map(|shard| path.join(layout::shard_name(shard))));
+    for dir in &folders {
+        mkdir(dir.clone())?;
+    }
+    if s.durability == Durability::Durable {
+        // The manifest is the commit point of a creation: once its name is on disk, the
+        // folders it vouches for must be too. A new folder's own inode and its `.`/`..`
+        // block are made durable by an fsync of that folder; without it a file system
+        // without a journal (ext2, ext4 `^has_journal`) can lose a shard folder in a power
+        // cut after `open` returned, and every later write to that shard would fail.
+        for dir in &folders {
+            sys::sync_dir(dir).map_err(|e| Error::io("cannot sync store folder", dir, e))?;
+        }
     }
     write_manifest(path, manifest)?;
     if s.durability == Durability::Durable {

@@ -1,0 +1,532 @@
+//! Durability: the order of the system calls that make a write survive a power cut, seen
+//! with strace, and a simulated power cut on a small ext4 image (root only).
+//!
+//! The strace tests are skipped, with a message, where strace is missing or cannot trace.
+//! The power-cut test is skipped unless it runs as root with loop devices, `mkfs.ext4`,
+//! `e2fsck` and `mount`; `DIRKV_LONG=1` runs more cuts.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Stamped, is_child, run, store_dir};
+use dirkv::{Durability, Exists, Store};
+
+type Stamps = Store<String, Stamped>;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// strace
+
+/// One traced system call.
+#[derive(Debug, Clone)]
+struct Call {
+    name: String,
+    args: String,
+    ret: String,
+}
+
+impl Call {
+    /// The path strace (`-y`) shows for the first argument's descriptor: `5</a/b>`.
+    fn fd_path(&self) -> Option<&str> {
+        let start = self.args.find('<')?;
+        let end = self.args[start..].find('>')?;
+        Some(&self.args[start + 1..start + end])
+    }
+
+    /// The quoted strings among the arguments (paths of rename, unlink, openat).
+    fn strings(&self) -> Vec<&str> {
+        self.args.split('"').skip(1).step_by(2).collect()
+    }
+
+    fn is_sync(&self) -> bool {
+        self.name == "fsync" || self.name == "fdatasync"
+    }
+
+    fn is_rename(&self) -> bool {
+        self.name.starts_with("rename")
+    }
+
+    fn ok(&self) -> bool {
+        self.ret.trim_start().starts_with('0')
+            || self
+                .ret
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_digit())
+    }
+}
+
+/// Parses `strace -f -y` output, joining calls split into "unfinished" and "resumed".
+fn parse_strace(text: &str) -> Vec<Call> {
+    let mut pending: HashMap<String, String> = HashMap::new();
+    let mut calls = Vec::new();
+    for line in text.lines() {
+        let (pid, rest) = line.split_once(' ').unwrap_or(("", line));
+        let rest = rest.trim_start();
+        let full = if let Some(head) = rest.strip_suffix("<unfinished ...>") {
+            pending.insert(pid.to_owned(), head.to_owned());
+            continue;
+        } else if let Some(tail) = rest.strip_prefix("<... ") {
+            let Some((_, after)) = tail.split_once("resumed>") else {
+                continue;
+            };
+            format!("{}{after}", pending.remove(pid).unwrap_or_default())
+        } else {
+            rest.to_owned()
+        };
+        let Some(open) = full.find('(') else { continue };
+        // strace pads short calls: `fsync(5</s/00>)            = 0`.
+        let Some(eq) = full.rfind(" = ") else {
+            continue;
+        };
+        let Some(args) = full[open + 1..eq].trim_end().strip_suffix(')') else {
+            continue;
+        };
+        calls.push(Call {
+            name: full[..open].to_owned(),
+            args: args.to_owned(),
+            ret: full[eq + 3..].to_owned(),
+        });
+    }
+    calls
+}
+
+const TRACED: &str =
+    "trace=openat,fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,flock";
+
+/// Whether strace is installed and allowed to trace here.
+fn strace_works() -> bool {
+    let ok = Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIPPED: strace is not installed or cannot trace here (ptrace refused)");
+    }
+    ok
+}
+
+/// Runs the child test `name` of this binary under strace; returns its calls.
+fn trace_child(name: &str, vars: &[(&str, String)], log: &Path) -> Vec<Call> {
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-y",
+        "-s",
+        "512",
+        "-e",
+        TRACED,
+        "-e",
+        "signal=none",
+        "-o",
+    ])
+    .arg(log)
+    .arg(&exe)
+    .args([name, "--exact", "--nocapture", "--test-threads=1"])
+    .env("DIRKV_CHILD", "1");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = run(&mut cmd).unwrap_or_else(|e| panic!("traced child failed: {e}"));
+    assert!(
+        out.contains("CHILD-OK"),
+        "traced child did not finish: {out}"
+    );
+    parse_strace(&fs::read_to_string(log).unwrap())
+}
+
+/// Child side: marks a phase with a failed open of `<dir>/PHASE-<name>` that the trace shows.
+fn phase(dir: &str, name: &str) {
+    let _ = fs::File::open(Path::new(dir).join(format!("PHASE-{name}")));
+}
+
+/// The calls between the phase marks `<name>-begin` and `<name>-end`.
+fn between<'a>(calls: &'a [Call], name: &str) -> &'a [Call] {
+    let mark = |m: &str| {
+        let needle = format!("/PHASE-{name}-{m}");
+        calls
+            .iter()
+            .position(|c| c.name == "openat" && c.strings().iter().any(|s| s.ends_with(&needle)))
+            .unwrap_or_else(|| panic!("phase mark {needle} not in the trace"))
+    };
+    let (b, e) = (mark("begin"), mark("end"));
+    &calls[b + 1..e]
+}
+
+fn position(calls: &[Call], what: &str, f: impl Fn(&Call) -> bool) -> usize {
+    let found: Vec<usize> = (0..calls.len()).filter(|i| f(&calls[*i])).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {what}, found {}: {:#?}",
+        found.len(),
+        calls
+    );
+    found[0]
+}
+
+fn parent_of(path: &Path) -> String {
+    path.parent().unwrap().display().to_string()
+}
+
+/// Keys whose entries fall in exactly `shards` shards, `per` keys in each.
+fn keys_in_shards(store: &Stamps, shards: usize, per: usize) -> Vec<String> {
+    let mut by_shard: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for i in 0.. {
+        let k = format!("batch-{i}");
+        let shard = parent_of(&store.path_of(&k));
+        let v = by_shard.entry(shard).or_default();
+        if v.len() < per {
+            v.push(k);
+        }
+        let full: Vec<_> = by_shard.values().filter(|v| v.len() == per).collect();
+        if full.len() == shards {
+            return full.into_iter().flatten().cloned().collect();
+        }
+    }
+    unreachable!()
+}
+
+/// Child: the writes whose system calls the parent checks, between phase marks.
+#[test]
+fn child_traced_writes() {
+    if !is_child() || env("DIRKV_ROLE") != "traced" {
+        return;
+    }
+    let dir = env("DIRKV_DIR");
+    let durable = env("DIRKV_DURABLE") == "1";
+    let store: Stamps = Store::options()
+        .durability(if durable {
+            Durability::Durable
+        } else {
+            Durability::Fast
+        })
+        .open(env("DIRKV_STORE"), Exists::Update)
+        .unwrap();
+    let v = |k: &str| Stamped::new(k, 1, 1);
+    phase(&dir, "set-begin");
+    store.set("alpha", &v("alpha")).unwrap();
+    phase(&dir, "set-end");
+    let keys: Vec<String> = env("DIRKV_KEYS").split(',').map(str::to_owned).collect();
+    let values: Vec<Stamped> = keys.iter().map(|k| v(k)).collect();
+    phase(&dir, "batch-begin");
+    store
+        .set_many(keys.iter().map(String::as_str).zip(values.iter()))
+        .unwrap();
+    phase(&dir, "batch-end");
+    phase(&dir, "update-begin");
+    store.update("alpha", |_| Some(v("alpha"))).unwrap();
+    phase(&dir, "update-end");
+    phase(&dir, "remove-begin");
+    assert!(store.remove("alpha").unwrap());
+    phase(&dir, "remove-end");
+    phase(&dir, "sync-begin");
+    store.sync().unwrap();
+    phase(&dir, "sync-end");
+    println!("CHILD-OK");
+}
+
+fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
+    if !strace_works() {
+        return None;
+    }
+    let (dir, path) = store_dir();
+    let store: Stamps = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    let keys = keys_in_shards(&store, 3, 2);
+    let calls = trace_child(
+        "child_traced_writes",
+        &[
+            ("DIRKV_ROLE", "traced".into()),
+            ("DIRKV_DIR", dir.path().display().to_string()),
+            ("DIRKV_STORE", path.display().to_string()),
+            ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
+            ("DIRKV_KEYS", keys.join(",")),
+        ],
+        &dir.path().join("strace.log"),
+    );
+    std::mem::forget(dir); // kept until the process ends: `store` lives in it
+    Some((store, keys, calls))
+}
+
+/// Checks one durable write of `entry` within `calls`: its temp file synced, then renamed
+/// over the entry (under the lock), then the entry's folder synced. Returns the indexes
+/// (sync, rename, folder sync).
+fn check_one_write(calls: &[Call], entry: &Path) -> (usize, usize, usize) {
+    let entry_s = entry.display().to_string();
+    let dir = parent_of(entry);
+    let rename = position(calls, "rename onto the entry", |c| {
+        c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s.as_str())
+    });
+    let temp = calls[rename].strings()[0].to_owned();
+    assert!(
+        temp.starts_with(&format!("{dir}/.tmp-")),
+        "the temp file is beside the entry: {temp}"
+    );
+    let sync = position(calls, "sync of the temp file", |c| {
+        c.is_sync() && c.fd_path() == Some(temp.as_str())
+    });
+    let dir_sync = position(calls, "sync of the entry's folder", |c| {
+        c.is_sync() && c.fd_path() == Some(dir.as_str())
+    });
+    assert!(
+        sync < rename && rename < dir_sync,
+        "order must be sync(temp) {sync} < rename {rename} < sync(folder) {dir_sync}: {calls:#?}"
+    );
+    (sync, rename, dir_sync)
+}
+
+fn lock_calls(calls: &[Call], op: &str) -> Vec<usize> {
+    (0..calls.len())
+        .filter(|i| calls[*i].name == "flock" && calls[*i].args.contains(op))
+        .collect()
+}
+
+#[test]
+fn durable_set_syncs_the_temp_then_renames_then_syncs_the_folder() {
+    if is_child() {
+        return;
+    }
+    let Some((store, _, calls)) = traced_writes(true) else {
+        return;
+    };
+    let set = between(&calls, "set");
+    let (sync, rename, dir_sync) = check_one_write(set, &store.path_of("alpha"));
+    // The lock is held around the rename only: not while the temp file is synced, and
+    // released before the folder sync.
+    let (ex, un) = (lock_calls(set, "LOCK_EX"), lock_calls(set, "LOCK_UN"));
+    assert_eq!(
+        (ex.len(), un.len()),
+        (1, 1),
+        "one lock, one unlock: {set:#?}"
+    );
+    assert!(sync < ex[0] && ex[0] < rename && rename < un[0] && un[0] < dir_sync);
+    assert_eq!(set.iter().filter(|c| c.is_sync()).count(), 2, "{set:#?}");
+}
+
+#[test]
+fn durable_update_holds_the_lock_from_read_to_rename() {
+    if is_child() {
+        return;
+    }
+    let Some((store, _, calls)) = traced_writes(true) else {
+        return;
+    };
+    let update = between(&calls, "update");
+    let entry = store.path_of("alpha").display().to_string();
+    let (sync, rename, dir_sync) = check_one_write(update, &store.path_of("alpha"));
+    let read = position(update, "read of the old value", |c| {
+        c.name == "openat"
+            && c.strings().first() == Some(&entry.as_str())
+            && !c.args.contains("O_CREAT")
+    });
+    let (ex, un) = (lock_calls(update, "LOCK_EX"), lock_calls(update, "LOCK_UN"));
+    assert_eq!(
+        (ex.len(), un.len()),
+        (1, 1),
+        "one lock, one unlock: {update:#?}"
+    );
+    assert!(
+        ex[0] < read && read < sync && rename < un[0] && un[0] < dir_sync,
+        "lock {} < read {read} < sync {sync} < rename {rename} < unlock {} < folder sync {dir_sync}",
+        ex[0],
+        un[0]
+    );
+}
+
+#[test]
+fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
+    if is_child() {
+        return;
+    }
+    let Some((store, keys, calls)) = traced_writes(true) else {
+        return;
+    };
+    let batch = between(&calls, "batch");
+    let mut last_rename_in: BTreeMap<String, usize> = BTreeMap::new();
+    for k in &keys {
+        let entry = store.path_of(k);
+        let entry_s = entry.display().to_string();
+        let rename = position(batch, "rename onto the entry", |c| {
+            c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s.as_str())
+        });
+        let temp = batch[rename].strings()[0].to_owned();
+        let sync = position(batch, "sync of the temp file", |c| {
+            c.is_sync() && c.fd_path() == Some(temp.as_str())
+        });
+        assert!(sync < rename, "{k}: temp synced before its rename");
+        let e = last_rename_in.entry(parent_of(&entry)).or_default();
+        *e = (*e).max(rename);
+    }
+    let shards: BTreeSet<String> = keys.iter().map(|k| parent_of(&store.path_of(k))).collect();
+    assert_eq!(shards.len(), 3);
+    for shard in &shards {
+        let dir_sync = position(batch, "sync of the shard folder", |c| {
+            c.is_sync() && c.fd_path() == Some(shard.as_str())
+        });
+        assert!(
+            dir_sync > last_rename_in[shard],
+            "{shard} synced after its renames"
+        );
+    }
+    let syncs = batch.iter().filter(|c| c.is_sync()).count();
+    assert_eq!(
+        syncs,
+        keys.len() + shards.len(),
+        "one sync per file and per shard"
+    );
+}
+
+#[test]
+fn durable_remove_syncs_the_folder_after_the_unlink() {
+    if is_child() {
+        return;
+    }
+    let Some((store, _, calls)) = traced_writes(true) else {
+        return;
+    };
+    let remove = between(&calls, "remove");
+    let entry = store.path_of("alpha").display().to_string();
+    let unlink = position(remove, "unlink of the entry", |c| {
+        c.name.starts_with("unlink") && c.strings().last() == Some(&entry.as_str())
+    });
+    let dir = parent_of(&store.path_of("alpha"));
+    let dir_sync = position(remove, "sync of the folder", |c| {
+        c.is_sync() && c.fd_path() == Some(dir.as_str())
+    });
+    assert!(unlink < dir_sync);
+    // In durable mode sync() has nothing left to do.
+    assert_eq!(
+        between(&calls, "sync")
+            .iter()
+            .filter(|c| c.is_sync())
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn fast_writes_never_sync_until_sync_is_called() {
+    if is_child() {
+        return;
+    }
+    let Some((store, keys, calls)) = traced_writes(false) else {
+        return;
+    };
+    for phase in ["set", "batch", "update", "remove"] {
+        let syncs: Vec<_> = between(&calls, phase)
+            .iter()
+            .filter(|c| c.is_sync())
+            .collect();
+        assert!(syncs.is_empty(), "{phase} in fast mode synced: {syncs:#?}");
+    }
+    // sync() syncs every file written (alpha was removed) and every folder touched.
+    let sync = between(&calls, "sync");
+    for k in &keys {
+        let entry = store.path_of(k).display().to_string();
+        position(sync, "sync of an entry", |c| {
+            c.is_sync() && c.fd_path() == Some(entry.as_str())
+        });
+    }
+    let mut folders: BTreeSet<String> = keys.iter().map(|k| parent_of(&store.path_of(k))).collect();
+    folders.insert(parent_of(&store.path_of("alpha")));
+    for dir in &folders {
+        position(sync, "sync of a folder", |c| {
+            c.is_sync() && c.fd_path() == Some(dir.as_str())
+        });
+    }
+}
+
+/// Child: creates a store (durable) at DIRKV_STORE, or replaces it with another key type.
+#[test]
+fn child_traced_open() {
+    if !is_child() || env("DIRKV_ROLE") != "traced-open" {
+        return;
+    }
+    let durability = if env("DIRKV_DURABLE") == "1" {
+        Durability::Durable
+    } else {
+        Durability::Fast
+    };
+    if env("DIRKV_MODE") == "replace" {
+        Store::<u64, u32>::options()
+            .durability(durability)
+            .open(env("DIRKV_STORE"), Exists::Replace)
+            .unwrap();
+    } else {
+        Store::<String, u32>::options()
+            .durability(durability)
+            .open(env("DIRKV_STORE"), Exists::OpenOrCreate)
+            .unwrap();
+    }
+    println!("CHILD-OK");
+}
+
+/// Checks that every folder in `folders` is synced before the manifest is renamed into
+/// place; returns the rename's index.
+fn synced_before_manifest(calls: &[Call], root: &Path, folders: &[PathBuf]) -> usize {
+    let manifest = root.join("DIRKV").display().to_string();
+    let rename = position(calls, "rename of the manifest", |c| {
+        c.is_rename() && c.strings().last() == Some(&manifest.as_str())
+    });
+    for dir in folders {
+        let d = dir.display().to_string();
+        let synced = calls[..rename]
+            .iter()
+            .any(|c| c.is_sync() && c.fd_path() == Some(d.as_str()));
+        assert!(
+            synced,
+            "{d} is not synced before the manifest names the store"
+        );
+    }
+    rename
+}
+
+#[test]
+fn durable_creation_syncs_every_folder_before_the_manifest() {
+    if is_child() || !strace_works() {
+        return;
+    }
+    let (dir, path) = store_dir();
+    let calls = trace_child(
+        "child_traced_open",
+        &[
+            ("DIRKV_ROLE", "traced-open".into()),
+            ("DIRKV_STORE", path.display().to_string()),
+            ("DIRKV_DURABLE", "1".into()),
+        ],
+        &dir.path().join("strace.log"),
+    );
+    let mut folders: Vec<PathBuf> = (0..=255u8)
+        .map(|i| path.join(dirkv::layout::shard_name(i)))
+        .collect();
+    folders.push(path.join("tmp"));
+    let rename = synced_before_manifest(&calls, &path, &folders);
+    // The manifest's own data is synced before its rename, and the root folder (which
+    // holds the manifest's name) and its parent (which holds the root's) after it.
+    let root = path.display().to_string();
+    let parent = dir.path().display().to_string();
+    let manifest_temp = calls[rename].strings()[0].to_owned();
+    assert!(
+        calls[..rename]
+            .iter()
+            .any(|c| c.is_sync() && c.fd_path() == Some(manifest_temp.as_str()))
+    );
+    for d in [&root, &parent] {
+        assert!(
+            calls[rename..]
+                .iter()
+                .any(|c| c.is_sync() && c.fd_path() == Some(d.as_str())),
+            "{d} synced after the manifest's rename"
+        );
+    }
+}
