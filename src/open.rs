@@ -349,6 +349,18 @@ fn replace(engine: &mut Engine, wanted: Manifest) -> Result<()> {
     engine.clear()?;
     engine.sweep(true)?;
     if engine.manifest != wanted {
+        // Entries written under the old manifest must never reappear under the new one
+        // (another codec or key encoding would read them as wrong values): the removals
+        // are made durable before the new manifest is written. `clear` did that in
+        // durable mode; in fast mode it is done here.
+        for shard in (0..=255u8).filter(|_| engine.durability == Durability::Fast) {
+            let dir = engine.root.join(layout::shard_name(shard));
+            match sys::sync_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("cannot sync shard folder", &dir, e)),
+            }
+        }
         let _guard = engine.lock()?;
         write_manifest(&engine.root, &wanted)?;
         if engine.durability == Durability::Durable {

@@ -530,3 +530,35 @@ fn durable_creation_syncs_every_folder_before_the_manifest() {
         );
     }
 }
+#[test]
+fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
+    if is_child() || !strace_works() {
+        return;
+    }
+    for durable in [true, false] {
+        eprintln!("Replace with durable = {durable}");
+        let (dir, path) = store_dir();
+        let store: Store<String, u32> = Store::open(&path, Exists::OpenOrCreate).unwrap();
+        let keys: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
+        store
+            .set_many(keys.iter().map(|k| (k.as_str(), &1)))
+            .unwrap();
+        drop(store);
+        let calls = trace_child(
+            "child_traced_open",
+            &[
+                ("DIRKV_ROLE", "traced-open".into()),
+                ("DIRKV_STORE", path.display().to_string()),
+                ("DIRKV_MODE", "replace".into()),
+                ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
+            ],
+            &dir.path().join("strace.log"),
+        );
+        // Old entries must not come back under the new manifest after a power cut: every
+        // folder an entry was removed from is synced before the new manifest's rename.
+        let folders: Vec<PathBuf> = (0..=255u8)
+            .map(|i| path.join(dirkv::layout::shard_name(i)))
+            .collect();
+        synced_before_manifest(&calls, &path, &folders);
+    }
+}
