@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{KillOnDrop, Lines, Rng, Stamped, is_child, long_run, run, spawn_child, store_dir};
+use common::{
+    KillOnDrop, Lines, LoopDev, Mounted, Rng, Stamped, is_child, long_run, run, spawn_child,
+    store_dir,
+};
 use dirkv::{Durability, Exists, Store};
 
 type Stamps = Store<String, Stamped>;
@@ -581,53 +584,6 @@ fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
 // ---------------------------------------------------------------------------------------
 // Power cut on a loop-mounted ext4 image
 
-/// Detaches a loop device when dropped.
-struct LoopDev(String);
-
-impl LoopDev {
-    fn attach(image: &Path) -> Result<LoopDev, String> {
-        let dev = run(Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(image))?;
-        Ok(LoopDev(dev.trim().to_owned()))
-    }
-}
-
-impl Drop for LoopDev {
-    fn drop(&mut self) {
-        for _ in 0..50 {
-            if run(Command::new("losetup").args(["-d", &self.0])).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        eprintln!("WARNING: could not detach {}", self.0);
-    }
-}
-
-/// Unmounts when dropped (lazily if the mount stays busy).
-struct Mounted(PathBuf);
-
-impl Mounted {
-    fn mount(dev: &str, dir: &Path) -> Result<Mounted, String> {
-        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        run(Command::new("mount").args(["-t", "ext4", dev]).arg(dir))?;
-        Ok(Mounted(dir.to_owned()))
-    }
-}
-
-impl Drop for Mounted {
-    fn drop(&mut self) {
-        for _ in 0..50 {
-            if run(Command::new("umount").arg(&self.0)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = run(Command::new("umount").arg("-l").arg(&self.0));
-    }
-}
-
 /// Why the power-cut test cannot run here, if it cannot.
 fn power_cut_unavailable() -> Option<String> {
     if !common::is_root() {
@@ -771,7 +727,7 @@ fn power_cut(journal: bool, rounds: u64, rng: &mut Rng, tally: &mut CutTally) {
             return;
         }
     };
-    let live = Mounted::mount(&dev.0, &dir.path().join("live")).unwrap();
+    let live = Mounted::mount("ext4", &dev.0, &dir.path().join("live")).unwrap();
     for round in 0..rounds {
         let store = live.0.join(format!("store-{round}"));
         let mut child = KillOnDrop(spawn_child(
@@ -839,7 +795,7 @@ fn power_cut(journal: bool, rounds: u64, rng: &mut Rng, tally: &mut CutTally) {
             String::from_utf8_lossy(&fsck.stdout)
         );
         tally.fsck_repairs += u64::from(code != 0);
-        let mounted = Mounted::mount(&cut.0, &dir.path().join("cut")).unwrap();
+        let mounted = Mounted::mount("ext4", &cut.0, &dir.path().join("cut")).unwrap();
         let store_path = mounted.0.join(format!("store-{round}"));
         let what = format!(
             "{} round {round}, {} acknowledged ops, e2fsck exit {code}",

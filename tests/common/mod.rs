@@ -330,3 +330,66 @@ pub fn backdate(path: &Path, age: std::time::Duration) {
         .and_then(|f| f.set_modified(when))
         .unwrap_or_else(|e| panic!("backdate {}: {e}", path.display()));
 }
+
+/// Detaches a loop device when dropped.
+pub struct LoopDev(pub String);
+
+impl LoopDev {
+    pub fn attach(image: &Path) -> Result<LoopDev, String> {
+        let dev = run(Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(image))?;
+        Ok(LoopDev(dev.trim().to_owned()))
+    }
+}
+
+impl Drop for LoopDev {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if run(Command::new("losetup").args(["-d", &self.0])).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        eprintln!("WARNING: could not detach {}", self.0);
+    }
+}
+
+/// Unmounts when dropped (lazily if the mount stays busy).
+pub struct Mounted(pub PathBuf);
+
+impl Mounted {
+    /// Mounts `dev` (a device, or `tmpfs`) of type `fstype` on `dir`, with `-o options`
+    /// when given.
+    pub fn mount(fstype: &str, dev: &str, dir: &Path) -> Result<Mounted, String> {
+        Self::mount_with(fstype, dev, dir, None)
+    }
+
+    pub fn mount_with(
+        fstype: &str,
+        dev: &str,
+        dir: &Path,
+        options: Option<&str>,
+    ) -> Result<Mounted, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new("mount");
+        cmd.args(["-t", fstype]);
+        if let Some(o) = options {
+            cmd.args(["-o", o]);
+        }
+        run(cmd.arg(dev).arg(dir))?;
+        Ok(Mounted(dir.to_owned()))
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if run(Command::new("umount").arg(&self.0)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = run(Command::new("umount").arg("-l").arg(&self.0));
+    }
+}
