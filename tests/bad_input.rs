@@ -40,6 +40,7 @@ fn every_truncation_is_corrupt() {
     }
     fs::write(store.path_of("a"), &good).unwrap();
     assert_eq!(store.get("a").unwrap(), Some(page(1)));
+    eprintln!("damaged inputs: {} truncations", good.len());
 }
 
 #[test]
@@ -61,19 +62,28 @@ fn zero_length_random_bytes_and_flipped_bits_are_corrupt() {
         fs::write(store.path_of("a"), &junk).unwrap();
         assert_corrupt(&store, "a");
     }
+    // Every single-bit flip of the whole file.
     for i in 0..good.len() {
-        let mut bad = good.clone();
-        bad[i] ^= 0x10;
-        fs::write(store.path_of("a"), &bad).unwrap();
-        let err = store.get("a").unwrap_err();
-        assert!(
-            matches!(
-                err.kind(),
-                ErrorKind::Corrupt | ErrorKind::IncompatibleFormat
-            ),
-            "byte {i}: {err}"
-        );
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[i] ^= 1 << bit;
+            fs::write(store.path_of("a"), &bad).unwrap();
+            let err = store.get("a").unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::Corrupt | ErrorKind::IncompatibleFormat
+                ),
+                "byte {i} bit {bit}: {err}"
+            );
+            assert_eq!(err.path(), Some(store.path_of("a").as_path()));
+        }
     }
+    eprintln!(
+        "damaged inputs: 1 empty, 6 random, {} bit flips of a {}-byte entry",
+        good.len() * 8,
+        good.len()
+    );
 }
 
 #[test]
