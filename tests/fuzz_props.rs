@@ -55,11 +55,11 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let pos = any::<usize>();
     prop_oneof![
-        (pos.clone(), 0u8..8).prop_map(|(p, b)| Mutation::Flip(p, b)),
-        (pos.clone(), any::<u8>()).prop_map(|(p, b)| Mutation::Set(p, b)),
-        pos.clone().prop_map(Mutation::Truncate),
-        (pos.clone(), any::<u8>()).prop_map(|(p, b)| Mutation::Insert(p, b)),
-        pos.clone().prop_map(Mutation::Remove),
+        (pos, 0u8..8).prop_map(|(p, b)| Mutation::Flip(p, b)),
+        (pos, any::<u8>()).prop_map(|(p, b)| Mutation::Set(p, b)),
+        pos.prop_map(Mutation::Truncate),
+        (pos, any::<u8>()).prop_map(|(p, b)| Mutation::Insert(p, b)),
+        pos.prop_map(Mutation::Remove),
         (
             prop_oneof![Just(6usize), Just(8), Just(12), Just(16), Just(40)],
             prop_oneof![
