@@ -517,6 +517,13 @@ impl RawStore {
             }
         }
         if !made.is_empty() && e.durability == Durability::Durable {
+            // Each new folder first (its inode and `.`/`..` block), then the name in the
+            // root: without a journal, syncing the root alone can leave a name that e2fsck
+            // removes after a power cut.
+            for dir in &made {
+                sys::sync_dir(dir)
+                    .map_err(|err| Error::io("cannot sync store folder", dir, err))?;
+            }
             sys::sync_dir(&e.root)
                 .map_err(|err| Error::io("cannot sync store folder", &e.root, err))?;
         }

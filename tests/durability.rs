@@ -888,3 +888,45 @@ fn acknowledged_writes_survive_a_power_cut_on_ext4() {
         );
     }
 }
+
+/// Child: restores missing shard folders of the store at DIRKV_STORE (durable RawStore).
+#[test]
+fn child_traced_restore() {
+    if !is_child() || env("DIRKV_ROLE") != "traced-restore" {
+        return;
+    }
+    let raw = dirkv::RawStore::open(env("DIRKV_STORE"), dirkv::Access::ReadWrite).unwrap();
+    assert_eq!(raw.restore_folders().unwrap().len(), 2);
+    println!("CHILD-OK");
+}
+
+#[test]
+fn restored_shard_folders_are_synced_before_the_store_folder() {
+    if is_child() || !strace_works() {
+        return;
+    }
+    let (dir, path) = store_dir();
+    drop(Store::<String, u32>::open(&path, Exists::OpenOrCreate).unwrap());
+    for name in ["42", "43"] {
+        fs::remove_dir(path.join(name)).unwrap();
+    }
+    let calls = trace_child(
+        "child_traced_restore",
+        &[
+            ("DIRKV_ROLE", "traced-restore".into()),
+            ("DIRKV_STORE", path.display().to_string()),
+        ],
+        &dir.path().join("strace.log"),
+    );
+    let root = path.display().to_string();
+    let root_sync = position(&calls, "sync of the store folder", |c| {
+        c.is_sync() && c.fd_path() == Some(root.as_str())
+    });
+    for name in ["42", "43"] {
+        let d = path.join(name).display().to_string();
+        let synced = calls[..root_sync]
+            .iter()
+            .any(|c| c.is_sync() && c.fd_path() == Some(d.as_str()));
+        assert!(synced, "{d} is made but not synced before the store folder");
+    }
+}
