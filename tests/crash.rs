@@ -471,7 +471,7 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
     }
     let seed = Rng::seed_from_env();
     let mut rng = Rng::new(seed);
-    let rounds = if long_run() { 60 } else { 8 };
+    let rounds = if long_run() { 60 } else { 6 };
     let (_dir, path) = store_dir();
     let originals: Vec<(String, Stamped)> = (0..400)
         .map(|i| {
@@ -493,7 +493,7 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
         drop(fill);
         // Replace it: half of the rounds with another key type, so the manifest changes.
         let change = round % 2 == 1;
-        let delay = Duration::from_micros(rng.below(150_000));
+        let delay = Duration::from_micros(rng.below(300_000));
         let finished = open_and_kill(
             &[
                 ("DIRKV_STORE", path.display().to_string()),
