@@ -1,16 +1,101 @@
 //! Looking at a store folder the way a repair tool must: [`Scan`] classifies every file and
 //! folder of a store ([`ItemKind`]), and [`Quarantine`] moves damaged or foreign ones aside
-//! without deleting them. Both come from a [`RawStore`].
+//! without deleting them. Both come from a [`RawStore`]; a [`StoreFolder`] gives the
+//! manifest and a scan without opening the store (so without an encrypted store's key).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs::{self, File, ReadDir, TryLockError};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::layout;
+use crate::layout::{self, Manifest};
 use crate::raw::RawStore;
+
+/// Age after which a temp file whose writer is unknown counts as stale (as `Options`).
+pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// A store folder looked at from outside, without opening the store: what its manifest says
+/// and a [`Scan`] of its files. Reading it touches no lock, makes no writer marker, opens no
+/// entry and needs no key, so it also describes an encrypted store whose key is not at hand
+/// (`dirkv stat` uses it).
+///
+/// ```
+/// use dirkv::{Exists, Store, StoreFolder};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store: Store<u64, String> = Store::open(dir.path().join("s"), Exists::OpenOrCreate)?;
+/// store.set(&1, &"one".to_string())?;
+/// let folder = StoreFolder::read(dir.path().join("s"))?;
+/// assert_eq!((folder.key_encoding(), folder.codec()), ("u64", "msgpack"));
+/// assert!(!folder.is_encrypted());
+/// let entries = folder.scan().filter(|i| matches!(i, Ok(i) if i.kind == dirkv::ItemKind::Entry));
+/// assert_eq!(entries.count(), 1);
+/// # Ok::<(), dirkv::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StoreFolder {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+impl StoreFolder {
+    /// Reads the manifest of the existing store at `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RawStore::open`], except that an encrypted store is read like any other (never
+    /// [`WrongKey`](ErrorKind::WrongKey)): `NotFound`, `NotAStore`, `IncompatibleFormat`
+    /// (a newer format), `Corrupt` (a damaged manifest), `Io`. Never creates anything.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        let (root, manifest) = crate::open::read_as_found(path.as_ref())?;
+        Ok(StoreFolder { root, manifest })
+    }
+
+    /// The store's folder (absolute).
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The key encoding named in the manifest (`key = …`).
+    pub fn key_encoding(&self) -> &str {
+        &self.manifest.key
+    }
+
+    /// The codec named in the manifest (`codec = …`).
+    pub fn codec(&self) -> &str {
+        &self.manifest.codec
+    }
+
+    /// The store format version from the manifest.
+    pub fn format(&self) -> u32 {
+        self.manifest.format
+    }
+
+    /// The manifest's shard depth.
+    pub fn shard_depth(&self) -> u32 {
+        self.manifest.shard_depth
+    }
+
+    /// Further manifest settings (`name = value` lines other than the ones above), such as
+    /// an encrypted store's `encryption`, `encryption_kdf` and Argon2id costs.
+    pub fn settings(&self) -> &BTreeMap<String, String> {
+        &self.manifest.extra
+    }
+
+    /// Whether the manifest says the store is encrypted (it has an `encryption = …` line),
+    /// whether or not this build can open it.
+    pub fn is_encrypted(&self) -> bool {
+        crate::crypto::is_encrypted(&self.manifest)
+    }
+
+    /// Every file and folder of the store, classified, as [`RawStore::scan`] gives them
+    /// (this view is no writer, so no marker is its own).
+    pub fn scan(&self) -> Scan {
+        Scan::new(&self.root, None, STALE_TEMP_AGE)
+    }
+}
 
 /// A folder of the store's `quarantine/` that files are moved into; from
 /// [`RawStore::quarantine`].
@@ -213,7 +298,7 @@ pub struct ScanItem {
     pub modified: Option<SystemTime>,
 }
 
-/// Every file and folder of a store, from [`RawStore::scan`].
+/// Every file and folder of a store, from [`RawStore::scan`] or [`StoreFolder::scan`].
 #[derive(Debug)]
 pub struct Scan {
     root: PathBuf,

@@ -36,7 +36,8 @@
 //! [`SerdeKey`] for any serde key, and [`Codec`] with [`MsgPack`], [`Raw`] and (feature
 //! `json`) `Json`. [`RawStore`] opens any store without its types (key bytes in, value
 //! bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
-//! [`RawStore::quarantine`] look at and repair a store folder.
+//! [`RawStore::quarantine`] look at and repair a store folder, and [`StoreFolder`] reads a
+//! store's manifest and scans it without opening it (no lock, no key).
 //!
 //! Cargo features, all off by default so the default build stays small:
 //!
@@ -86,7 +87,7 @@ pub use codec::{Codec, MsgPack, Raw};
 pub use crypto::EncryptionKey;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use expiry::{EntryMeta, Eviction};
-pub use inspect::{FileType, ItemKind, Quarantine, Scan, ScanItem};
+pub use inspect::{FileType, ItemKind, Quarantine, Scan, ScanItem, StoreFolder};
 pub use iter::{Iter, Keys, Values};
 pub use key::{Key, OwnedKey, SerdeKey};
 pub use options::{Durability, Exists, Options};

@@ -114,15 +114,7 @@ pub(crate) fn open(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) ->
     let path = path.as_path();
     match classify(path)? {
         State::Store => existing(path, mode, wanted, s),
-        State::Missing if mode == Exists::Update => {
-            Err(Error::new(ErrorKind::NotFound, "no dirkv store at this path").with_path(path))
-        }
-        State::Empty if mode == Exists::Update => Err(not_a_store(path, "an empty folder")),
-        State::HalfMade if mode == Exists::Update => Err(not_a_store(
-            path,
-            "an unfinished store (no manifest; open it with OpenOrCreate to finish it)",
-        )),
-        State::Missing | State::Empty | State::HalfMade => {
+        State::Missing | State::Empty | State::HalfMade if mode != Exists::Update => {
             if s.read_only {
                 return Err(Error::new(
                     ErrorKind::ReadOnly,
@@ -139,9 +131,7 @@ pub(crate) fn open(path: &Path, mode: Exists, wanted: Manifest, s: &Settings) ->
                 existing(path, mode, wanted, s)
             }
         }
-        State::DanglingLink => Err(not_a_store(path, "a dangling symbolic link")),
-        State::NotAFolder => Err(not_a_store(path, "a file")),
-        State::Foreign => Err(not_a_store(path, "a folder with other files")),
+        state => Err(no_store(path, state)),
     }
 }
 
@@ -156,6 +146,45 @@ pub(crate) fn open_as_found(path: &Path, s: &Settings) -> Result<Engine> {
         return finish(&abs, found, s);
     }
     open(&abs, Exists::Update, Manifest::new("", ""), s)
+}
+
+/// Reads the manifest of the existing store at `path` without opening the store: no key,
+/// no lock, no writer marker. Returns the absolute path and the manifest. A path that is not
+/// a store gives the errors of opening with [`Exists::Update`].
+pub(crate) fn read_as_found(path: &Path) -> Result<(PathBuf, Manifest)> {
+    let abs =
+        std::path::absolute(path).map_err(|e| Error::io("cannot resolve store path", path, e))?;
+    match classify(&abs)? {
+        State::Store => {
+            let manifest = read_manifest(&abs)?;
+            Ok((abs, manifest))
+        }
+        state => Err(no_store(&abs, state)),
+    }
+}
+
+/// Why a path that holds no store (any state but [`State::Store`]) cannot be opened as an
+/// existing store.
+fn no_store(path: &Path, state: State) -> Error {
+    match state {
+        State::Missing => {
+            Error::new(ErrorKind::NotFound, "no dirkv store at this path").with_path(path)
+        }
+        State::Empty => not_a_store(path, "an empty folder"),
+        State::HalfMade => not_a_store(
+            path,
+            "an unfinished store (no manifest; open it with OpenOrCreate to finish it)",
+        ),
+        State::DanglingLink => not_a_store(path, "a dangling symbolic link"),
+        State::NotAFolder => not_a_store(path, "a file"),
+        State::Foreign => not_a_store(path, "a folder with other files"),
+        // Not reached: callers handle a store first.
+        State::Store => Error::new(
+            ErrorKind::AlreadyExists,
+            "a dirkv store already exists here",
+        )
+        .with_path(path),
+    }
 }
 
 /// Opens an existing store.

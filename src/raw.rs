@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::engine::{Engine, Expect};
 use crate::entry::Header;
 use crate::error::{Error, ErrorKind, Result};
-use crate::inspect::{Quarantine, Scan};
+use crate::inspect::{Quarantine, STALE_TEMP_AGE, Scan};
 use crate::iter::EntryPaths;
 use crate::key::OwnedKey;
 use crate::layout::{self, Manifest};
@@ -29,9 +29,6 @@ use crate::options::{Durability, Exists};
 use crate::policy::Policy;
 use crate::read::Need;
 use crate::sys;
-
-/// Age after which a temp file whose writer is unknown counts as stale (as `Options`).
-const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 /// How a [`RawStore`] is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,7 +148,8 @@ impl RawStore {
     /// `NotAStore`, `IncompatibleFormat` (a newer format), `Corrupt` (a damaged manifest),
     /// `Io`. Never creates anything. An encrypted store is a
     /// [`WrongKey`](ErrorKind::WrongKey) error: open it with
-    /// `RawStore::open_encrypted` (feature `encryption`).
+    /// `RawStore::open_encrypted` (feature `encryption`), or read its manifest without the
+    /// key with [`StoreFolder::read`](crate::StoreFolder::read).
     pub fn open(path: impl AsRef<Path>, access: Access) -> Result<Self> {
         let engine = open::open_as_found(path.as_ref(), &Self::open_settings(access))?;
         Ok(RawStore { engine })

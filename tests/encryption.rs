@@ -448,3 +448,30 @@ fn compression_and_encryption_together() {
     let s = open(&path, key()).unwrap();
     assert_eq!(s.get("big").unwrap(), Some(big));
 }
+
+#[test]
+fn a_store_folder_describes_an_encrypted_store_without_its_key() {
+    use dirkv::{ItemKind, StoreFolder};
+    let (_d, path) = store_dir();
+    let s = open(&path, phrase("folder")).unwrap();
+    s.set("a", &page(1)).unwrap();
+    s.set("b", &page(2)).unwrap();
+    drop(s);
+    let folder = StoreFolder::read(&path).unwrap();
+    assert!(folder.is_encrypted());
+    assert_eq!((folder.key_encoding(), folder.codec()), ("utf8", "msgpack"));
+    let setting = |name: &str| folder.settings().get(name).map(String::as_str);
+    assert_eq!(setting("encryption"), Some("xchacha20poly1305"));
+    assert_eq!(setting("encryption_kdf"), Some("argon2id"));
+    assert_eq!(setting("encryption_kdf_memory_kib"), Some("64"));
+    let entries = folder
+        .scan()
+        .filter(|item| item.as_ref().unwrap().kind == ItemKind::Entry)
+        .count();
+    assert_eq!(entries, 2);
+    // Not a store: the errors of opening one.
+    let err = StoreFolder::read(path.join("missing")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = StoreFolder::read(path.join("00")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotAStore);
+}
