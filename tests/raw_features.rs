@@ -139,6 +139,8 @@ fn the_dirkv_command_reads_compressed_stores_and_names_encrypted_ones() {
             .arg("get")
             .arg(&enc)
             .arg("k")
+            .env_remove("DIRKV_KEY")
+            .env_remove("DIRKV_PASSPHRASE")
             .output()
             .unwrap();
         assert!(!out.status.success());

@@ -4,10 +4,10 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use serde_json::{Map, Value as Json, json};
 
 use super::{CmdResult, Fail, Progress, chain, open, stdout};
-use crate::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem};
+use crate::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem, StoreFolder};
 
 /// How many foreign paths `stat` lists by name.
 const STAT_LIST_MAX: usize = 20;
@@ -89,8 +89,59 @@ impl Counts {
     }
 }
 
+/// Whether a manifest setting belongs to encryption (shown on its own line by `stat`).
+fn is_encryption_setting(name: &str) -> bool {
+    name == "encryption" || name.starts_with("encryption_")
+}
+
+/// The encryption of a store as `stat` shows it: `none`, or the cipher and how the key is
+/// made.
+fn encryption_text(folder: &StoreFolder) -> String {
+    let get = |name: &str| folder.settings().get(name).map_or("?", String::as_str);
+    if !folder.is_encrypted() {
+        return "none".to_owned();
+    }
+    let key = match get("encryption_kdf") {
+        "none" => "a 32-byte key (DIRKV_KEY)".to_owned(),
+        "argon2id" => format!(
+            "a passphrase (DIRKV_PASSPHRASE), Argon2id with memory {} KiB, iterations {}, parallelism {}",
+            get("encryption_kdf_memory_kib"),
+            get("encryption_kdf_iterations"),
+            get("encryption_kdf_parallelism")
+        ),
+        other => format!("key derivation `{other}`"),
+    };
+    format!("{}, key: {key}", get("encryption"))
+}
+
+/// The encryption of a store as `stat --json` shows it: `null`, or
+/// `{"cipher":…,"kdf":…}` with Argon2id's `memory_kib`, `iterations` and `parallelism`.
+fn encryption_json(folder: &StoreFolder) -> Json {
+    if !folder.is_encrypted() {
+        return Json::Null;
+    }
+    let settings = folder.settings();
+    let mut out = Map::new();
+    for (field, name) in [("cipher", "encryption"), ("kdf", "encryption_kdf")] {
+        if let Some(value) = settings.get(name) {
+            out.insert(field.into(), value.clone().into());
+        }
+    }
+    for field in ["memory_kib", "iterations", "parallelism"] {
+        if let Some(value) = settings.get(&format!("encryption_kdf_{field}")) {
+            let value = value
+                .parse::<u64>()
+                .map_or_else(|_| value.clone().into(), Json::from);
+            out.insert(field.into(), value);
+        }
+    }
+    Json::Object(out)
+}
+
+/// Reads only the manifest and the folder listing, so it needs no key for an encrypted
+/// store.
 pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
-    let store = open(dir, Access::ReadOnly)?;
+    let store = StoreFolder::read(dir)?;
     let progress = Progress::shards("scanning", false);
     let mut c = Counts {
         per_shard: vec![0; 256],
@@ -117,6 +168,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     let settings: Vec<String> = store
         .settings()
         .iter()
+        .filter(|(k, _)| !is_encryption_setting(k))
         .map(|(k, v)| format!("{k} = {v}"))
         .collect();
     let mut out = stdout();
@@ -128,6 +180,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
             "key": store.key_encoding(),
             "codec": store.codec(),
             "settings": store.settings(),
+            "encryption": encryption_json(&store),
             "entries": c.entries,
             "bytes": c.bytes,
             "shard_fill": {"min": min, "mean": mean, "max": max},
@@ -159,6 +212,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
         writeln!(out, "key          {}", store.key_encoding())?;
         writeln!(out, "codec        {}", store.codec())?;
         writeln!(out, "settings     {settings}")?;
+        writeln!(out, "encryption   {}", encryption_text(&store))?;
         writeln!(out, "entries      {}", c.entries)?;
         writeln!(out, "bytes        {} (entry files)", c.bytes)?;
         writeln!(

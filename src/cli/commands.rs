@@ -10,14 +10,25 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use super::convert::{self, key_json, key_text, value_json};
-use super::{CmdResult, Fail, Progress, chain, open, stdout, warn};
+use super::{CmdResult, Fail, Progress, chain, open, stdout, unlock, warn};
 use crate::raw::utc_text;
 use crate::{Access, Durability, RawEntry, RawStore};
 
 /// Entries written per batch by `import`.
 const IMPORT_BATCH: usize = 1024;
 
-pub(crate) fn init(dir: &Path, key_type: &str, codec: &str) -> CmdResult {
+pub(crate) fn init(dir: &Path, key_type: &str, codec: &str, encrypt: bool) -> CmdResult {
+    if encrypt {
+        return unlock::create_encrypted(dir, key_type, codec);
+    }
+    let unused = unlock::vars_set();
+    if !unused.is_empty() {
+        warn(&format!(
+            "note: {} {} set, but without --encrypt the new store is not encrypted",
+            unused.join(" and "),
+            if unused.len() == 1 { "is" } else { "are" }
+        ));
+    }
     RawStore::create(dir, key_type, codec)?;
     Ok(())
 }

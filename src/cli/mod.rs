@@ -15,6 +15,7 @@ use crate::{Access, ErrorKind, RawStore};
 mod check;
 mod commands;
 mod convert;
+mod unlock;
 
 /// Exit status: the key was not found.
 const MISSING: u8 = 1;
@@ -30,8 +31,13 @@ Keys are read as the store's manifest says: text for utf8 stores, decimal for in
 stores (42, not 042), hex for bytes stores, JSON for msgpack (serde) stores. Values are
 shown and given as JSON; binary is {\"$bytes\":\"<hex>\"}.
 
+Encrypted stores: the key is never an argument. Set DIRKV_KEY to the store's 32-byte key
+as 64 hex digits, or DIRKV_PASSPHRASE to its passphrase; with neither, dirkv asks for the
+passphrase (without echo) when run at a terminal, and fails otherwise.
+
 Exit status: 0 ok, 1 key not found, 2 usage error (also a key or value that does not fit
-the store), 3 verify found problems, 4 any other error (the path involved is on stderr).
+the store), 3 verify found problems, 4 any other error (the path involved is on stderr;
+also a missing or wrong encryption key).
 
 Example:
   dirkv get ./pages 42";
@@ -59,7 +65,13 @@ struct KeyOpts {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Create a new, empty store (DIR must be missing or an empty folder)
-    #[command(after_help = "Example:\n  dirkv init ./pages --key-type u64")]
+    #[command(after_help = "\
+--encrypt takes the key from DIRKV_KEY (64 hex digits) or DIRKV_PASSPHRASE, or asks for a
+passphrase twice at the terminal; never from an argument.
+
+Examples:
+  dirkv init ./pages --key-type u64
+  DIRKV_KEY=$(openssl rand -hex 32) dirkv init ./secrets --encrypt")]
     Init {
         /// The store folder
         dir: PathBuf,
@@ -69,6 +81,10 @@ enum Command {
         /// Value codec recorded in the manifest
         #[arg(long, default_value = "msgpack", value_parser = ["msgpack", "raw"])]
         codec: String,
+        /// Encrypt keys and values (the key from DIRKV_KEY or DIRKV_PASSPHRASE, or a
+        /// passphrase typed at the terminal)
+        #[arg(long)]
+        encrypt: bool,
     },
     /// List the keys (in file-name order; pipe through `sort` for key order)
     #[command(after_help = "Examples:\n  dirkv ls ./pages | head\n  dirkv ls -l --json ./pages")]
@@ -282,8 +298,13 @@ pub(crate) fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 
+/// Opens the store at `dir`; an encrypted one with the key from `DIRKV_KEY` or
+/// `DIRKV_PASSPHRASE`, or a passphrase typed at the terminal.
 pub(crate) fn open(dir: &Path, access: Access) -> Result<RawStore, Fail> {
-    Ok(RawStore::open(dir, access)?)
+    match RawStore::open(dir, access) {
+        Err(err) if err.kind() == ErrorKind::WrongKey => unlock::open_encrypted(dir, access, err),
+        opened => Ok(opened?),
+    }
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal (and, for commands
@@ -377,7 +398,8 @@ pub fn main() -> ExitCode {
             dir,
             key_type,
             codec,
-        } => commands::init(&dir, &key_type, &codec),
+            encrypt,
+        } => commands::init(&dir, &key_type, &codec, encrypt),
         Command::Ls { dir, long, json } => commands::ls(&dir, long, json),
         Command::Get {
             dir,

@@ -56,7 +56,25 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    dirkv_env(args, &[], input)
+}
+
+/// The environment variables that give `dirkv` an encryption key; removed from every run
+/// unless a test sets them.
+pub const KEY_VARS: [&str; 2] = ["DIRKV_KEY", "DIRKV_PASSPHRASE"];
+
+/// Runs `dirkv ARGS` with the variables `env` set (and no other encryption key variable)
+/// and `input` on standard input.
+pub fn dirkv_env<I, S>(args: I, env: &[(&str, &str)], input: Option<&[u8]>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut cmd = Command::new(exe());
+    for name in KEY_VARS {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied());
     cmd.args(args)
         .stdin(if input.is_some() {
             Stdio::piped()
@@ -84,6 +102,9 @@ pub fn sh(script: &str, env: &[(&str, &OsStr)]) -> Run {
         .arg(script)
         .env("PATH", std::env::join_paths(paths).expect("PATH"))
         .stdin(Stdio::null());
+    for name in KEY_VARS {
+        cmd.env_remove(name);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
