@@ -47,7 +47,7 @@
 //! - `encryption`: XChaCha20-Poly1305 encryption of keys and values with keyed file names
 //!   (`Options::encryption` with an `EncryptionKey`; RustCrypto crates, Argon2id for
 //!   passphrases).
-//! - `cli`: the `dirkv` command (with `compression`).
+//! - `cli`: the `dirkv` command (with `compression` and `encryption`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -115,7 +115,14 @@ fn readme_recipes_work_as_documented() {
         let out = run.out();
         assert_eq!(run.code, 0, "recipe failed:\n{block}\n{run:?}\n{out}");
         let lines: Vec<&str> = out.lines().collect();
-        if block.contains("sha256sum") {
+        if block.contains("--encrypt") {
+            // A new encrypted store, its key only in the recipe's environment.
+            assert_eq!(lines.len(), 2, "{out}");
+            assert_eq!(lines[0], r#""s3cr3t""#);
+            assert!(lines[1].contains("a 32-byte key (DIRKV_KEY)"), "{out}");
+            let manifest = std::fs::read_to_string(tmp.join("secrets").join("DIRKV")).unwrap();
+            assert!(manifest.contains("encryption_kdf = none"), "{manifest}");
+        } else if block.contains("sha256sum") {
             let file = store.path_of("home");
             assert_eq!(lines.len(), 2, "{out}");
             assert!(lines[0].ends_with(file.to_str().unwrap()), "{out}");
