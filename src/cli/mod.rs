@@ -1,6 +1,7 @@
 //! The `dirkv` command-line tool (feature `cli`): inspect, change and repair a store from
 //! the shell. The binary `src/bin/dirkv.rs` calls [`main`]. Store access goes through the
-//! public [`RawStore`](crate::RawStore) API only.
+//! public [`RawStore`](crate::RawStore) and [`StoreFolder`](crate::StoreFolder) API only;
+//! keys of encrypted stores come from the environment or a prompt (`unlock.rs`).
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
