@@ -3,21 +3,22 @@
 //! shim over this.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use tempfile::{NamedTempFile, TempPath};
 
 use crate::atomic;
+use crate::cache::{self, Cache, CacheMode, CacheSettings, CachedValue, Fill};
 use crate::compress;
 use crate::crypto::Sealer;
 use crate::entry::{self, Damage, Entry, Header, Meta};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::AutoState;
+use crate::flush::{self, Flusher, Pending};
 use crate::layout::{self, Manifest};
 use crate::lock::{LockGuard, StoreLock};
 use crate::options::Durability;
@@ -27,17 +28,10 @@ use crate::sys;
 
 /// Batches commit in chunks of this many entries (bounded memory and open temp files).
 pub(crate) const BATCH: usize = 1024;
-
-/// Fast-mode writes remembered for `sync`; past this many files, `sync` syncs every entry.
-const DIRTY_FILES_MAX: usize = 1 << 16;
-
-/// Writes not yet durable (fast mode).
-#[derive(Debug, Default)]
-struct Dirty {
-    files: HashSet<[u8; 32]>,
-    shards: HashSet<u8>,
-    overflow: bool,
-}
+/// A batch writes out its encoded entries whenever they add up to this many bytes.
+const BATCH_BYTES: usize = 16 << 20;
+/// A batch chunk with at least this many entries renames them from several threads.
+const PARALLEL_RENAMES: usize = 64;
 
 /// One open store, without its types.
 #[derive(Debug)]
@@ -52,13 +46,18 @@ pub(crate) struct Engine {
     pub(crate) writer_id: String,
     pub(crate) file_mode: u32,
     pub(crate) stale_temp_age: Duration,
-    dirty: Mutex<Dirty>,
     /// Clock, access times, expiry, eviction and compression settings.
     pub(crate) policy: Policy,
     /// The keys of an encrypted store.
     pub(crate) sealer: Option<Sealer>,
     /// Automatic eviction's running count of writes and estimate of the store's size.
     pub(crate) auto: Mutex<AutoState>,
+    /// Fast-mode writes not yet durable.
+    pending: Arc<Pending>,
+    /// The background flush thread (`Options::sync_interval`); stopped on drop.
+    flusher: Option<Flusher>,
+    /// The value cache (`Options::cache`).
+    cache: Option<Cache>,
 }
 
 /// The parts of an entry a caller gets to see.
@@ -72,6 +71,27 @@ pub(crate) struct Found<'a> {
     /// The value bytes as the codec wrote them (decrypted and decompressed). Empty when
     /// only the key was read.
     pub value: &'a [u8],
+}
+
+/// What a batch tells the cache about one entry: its key bytes and, in trusted mode, the
+/// value.
+pub(crate) type CacheNote = (Vec<u8>, Option<CachedValue>);
+
+/// What the cache needs to know of an entry file just written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stored {
+    len: usize,
+    /// `None` when the header cannot be read back (never for bytes this store encoded).
+    expires_ms: Option<u64>,
+}
+
+impl Stored {
+    pub(crate) fn of(bytes: &[u8]) -> Stored {
+        Stored {
+            len: bytes.len(),
+            expires_ms: entry::parse_header(bytes).ok().map(|h| h.meta.expires_ms),
+        }
+    }
 }
 
 /// Plain key and value bytes, borrowed from the file's bytes or decrypted/decompressed.
@@ -155,6 +175,7 @@ impl Engine {
         file_mode: u32,
         stale_temp_age: Duration,
     ) -> Self {
+        let pending = Arc::new(Pending::new(&root));
         Engine {
             root,
             manifest,
@@ -165,7 +186,9 @@ impl Engine {
             writer_id,
             file_mode,
             stale_temp_age,
-            dirty: Mutex::new(Dirty::default()),
+            pending,
+            flusher: None,
+            cache: None,
             policy: Policy::default(),
             sealer: None,
             auto: Mutex::new(AutoState::default()),
@@ -175,6 +198,22 @@ impl Engine {
     /// The current time by the store's clock, in milliseconds since the Unix epoch.
     pub(crate) fn now_ms(&self) -> u64 {
         self.policy.now_ms()
+    }
+
+    /// Turns the value cache on.
+    pub(crate) fn enable_cache(&mut self, settings: CacheSettings) {
+        self.cache = Some(Cache::new(settings));
+    }
+
+    /// Starts the background flush thread, for a writable fast-mode store.
+    pub(crate) fn start_flusher(&mut self, interval: Duration) -> Result<()> {
+        if self.read_only || self.durable() || self.flusher.is_some() {
+            return Ok(());
+        }
+        let flusher = Flusher::start(Arc::clone(&self.pending), interval)
+            .map_err(|e| Error::io("cannot start the background flush thread", &self.root, e))?;
+        self.flusher = Some(flusher);
+        Ok(())
     }
 
     fn durable(&self) -> bool {
@@ -501,6 +540,124 @@ impl Engine {
         out.ok().flatten().flatten()
     }
 
+    /// The value of `key` from the cache, or else read from its file by `decode` and cached
+    /// (when the file may be), handed to `out`. `Ok(None)` when absent.
+    pub(crate) fn read_cached<R>(
+        &self,
+        key: &[u8],
+        decode: impl FnOnce(Found<'_>) -> Result<CachedValue>,
+        out: impl Fn(&CachedValue) -> R,
+    ) -> Result<Option<R>> {
+        let hash = self.key_hash(key);
+        let Some(cache) = &self.cache else {
+            return self.lookup(key, &hash, Need::Whole, |found| Ok(out(&decode(found)?)));
+        };
+        let epoch = match cache.get(key, || self.now_ms(), &out) {
+            cache::Lookup::Hit(value) => return Ok(Some(value)),
+            cache::Lookup::Miss(epoch) => epoch,
+        };
+        let validated = cache.mode() == CacheMode::Validated;
+        // `lookup` records the access (when the store tracks access) before calling us, so
+        // the identity taken here is the file's after that.
+        let read = self.lookup(key, &hash, Need::Whole, |found| {
+            let check = if validated {
+                found
+                    .file
+                    .metadata()
+                    .ok()
+                    .and_then(|meta| cache::identity_to_cache(&meta, SystemTime::now()))
+                    .map(|id| (found.path, id))
+            } else {
+                None
+            };
+            let stored_len = found.header.total_len();
+            let expires_ms = found.header.meta.expires_ms;
+            let value = decode(found)?;
+            let result = out(&value);
+            cache.fill(
+                Fill {
+                    key,
+                    value,
+                    check,
+                    expires_ms,
+                    stored_len: usize::try_from(stored_len).unwrap_or(usize::MAX),
+                },
+                epoch,
+            );
+            Ok(result)
+        })?;
+        if read.is_none() {
+            // Absent (or expired): an older cached value must not come back.
+            cache.discard(key);
+        }
+        Ok(read)
+    }
+
+    /// Whether the cache holds a live value for `key` (a hit, counted as one).
+    pub(crate) fn cached(&self, key: &[u8]) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| matches!(c.get(key, || self.now_ms(), |_| ()), cache::Lookup::Hit(())))
+    }
+
+    /// Whether own writes should hand their values to the cache (trusted mode).
+    pub(crate) fn caches_writes(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.mode() == CacheMode::Trusted)
+    }
+
+    /// After this store wrote an entry of `key`: the cache keeps `value` (trusted mode,
+    /// when given) or forgets the key. The caller holds the store lock, so the cache
+    /// follows the order of the writes.
+    pub(crate) fn cache_written(&self, key: &[u8], stored: Stored, value: Option<CachedValue>) {
+        let Some(cache) = &self.cache else { return };
+        let (Some(value), Some(expires_ms)) = (value, stored.expires_ms) else {
+            cache.forget(key);
+            return;
+        };
+        cache.written(Fill {
+            key,
+            value,
+            check: None,
+            expires_ms,
+            stored_len: stored.len,
+        });
+    }
+
+    /// After this store removed `key` (or replaced it with a value the cache does not get).
+    pub(crate) fn cache_forget(&self, key: &[u8]) {
+        if let Some(cache) = &self.cache {
+            cache.forget(key);
+        }
+    }
+
+    /// Empties the value cache (after removals known only by file name: eviction, purge).
+    pub(crate) fn cache_clear(&self) {
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+    }
+
+    /// What the value cache holds; `None` without a cache.
+    pub(crate) fn cache_stats(&self) -> Option<cache::CacheStats> {
+        self.cache.as_ref().map(Cache::stats)
+    }
+
+    /// Writes complete entry files to temp files beside their final places, in order. In
+    /// durable mode the files are written and fsynced from several threads at once. On
+    /// error every temp file written is removed.
+    pub(crate) fn write_temps(&self, items: &[([u8; 32], Vec<u8>)]) -> Result<Vec<TempPath>> {
+        let threads = if self.durable() {
+            atomic::SYNC_THREADS
+        } else {
+            1
+        };
+        atomic::concurrently(items.iter().collect(), threads, |item| {
+            self.write_temp(&item.0, &item.1)
+        })
+    }
+
     /// Writes a complete entry file to a temp file beside its final place.
     pub(crate) fn write_temp(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<TempPath> {
         let dir = self.real_shard_dir(hash[0])?;
@@ -557,52 +714,125 @@ impl Engine {
         shards.sort_unstable();
         shards.dedup();
         if self.durable() {
-            for shard in shards {
-                let dir = self.shard_dir(shard);
-                sys::sync_dir(&dir).map_err(|e| Error::io("cannot sync shard folder", &dir, e))?;
-            }
-            return Ok(());
+            return flush::sync_shards(&self.root, &shards);
         }
-        let mut dirty = self.dirty.lock().unwrap_or_else(PoisonError::into_inner);
-        dirty.shards.extend(shards);
-        if !dirty.overflow {
-            dirty.files.extend(files.iter().copied());
-            if dirty.files.len() > DIRTY_FILES_MAX {
-                dirty.overflow = true;
-                dirty.files = HashSet::new();
-            }
-        }
+        self.pending.record(files, &shards);
         Ok(())
     }
 
-    /// Writes entries given as `(hash, entry bytes)` (each built by [`encode_entry`]), in
-    /// chunks of [`BATCH`]: the chunk's temp files are written first, then renamed under one
-    /// lock, then each touched shard folder is synced once (durable mode). Items are
-    /// produced lazily, so a failing item stops the batch before its chunk is committed.
+    /// Writes entries given as `(hash, entry bytes)` (each built by [`encode_entry`]); see
+    /// [`put_many_noted`](Engine::put_many_noted).
     ///
     /// [`encode_entry`]: Engine::encode_entry
     pub(crate) fn put_many(
         &self,
         items: impl IntoIterator<Item = Result<([u8; 32], Vec<u8>)>>,
     ) -> Result<()> {
+        self.put_many_noted(
+            items
+                .into_iter()
+                .map(|item| item.map(|(hash, bytes)| (hash, bytes, None))),
+        )
+    }
+
+    /// Writes entries given as `(hash, entry bytes, what the cache keeps)`, in chunks of
+    /// [`BATCH`]: the chunk's temp files are written first (in durable mode from several
+    /// threads at once, each fsynced; written out whenever their bytes add up to
+    /// [`BATCH_BYTES`], so memory stays bounded), then renamed under one lock. At the end
+    /// each touched shard folder is synced once for the whole call (durable mode), also
+    /// when an error stopped it after earlier chunks were committed. Items are produced
+    /// lazily, so a failing item stops the batch before its chunk is committed.
+    ///
+    /// The note is the key and, in trusted mode, the value for the cache (the key alone
+    /// makes the cache forget it); `None` when the store has no cache.
+    pub(crate) fn put_many_noted(
+        &self,
+        items: impl IntoIterator<Item = Result<([u8; 32], Vec<u8>, Option<CacheNote>)>>,
+    ) -> Result<()> {
         self.check_writable()?;
         let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            let mut temps = Vec::new();
-            for item in items.by_ref().take(BATCH) {
-                let (hash, bytes) = item?;
-                temps.push((hash, self.write_temp(&hash, &bytes)?));
-            }
-            let hashes: Vec<[u8; 32]> = temps.iter().map(|(h, _)| *h).collect();
-            {
-                let _guard = self.lock()?;
-                for (hash, temp) in temps {
-                    self.commit(temp, &hash)?;
-                }
-            }
-            self.written(&hashes, &[])?;
+        let mut committed: Vec<[u8; 32]> = Vec::new();
+        let mut result = Ok(());
+        while items.peek().is_some() && result.is_ok() {
+            result = self.put_chunk(items.by_ref().take(BATCH), &mut committed);
         }
-        Ok(())
+        let written = self.written(&committed, &[]);
+        result.and(written)
+    }
+
+    fn put_chunk(
+        &self,
+        items: impl Iterator<Item = Result<([u8; 32], Vec<u8>, Option<CacheNote>)>>,
+        committed: &mut Vec<[u8; 32]>,
+    ) -> Result<()> {
+        let mut temps = Vec::new();
+        let mut notes = Vec::new();
+        let mut encoded: Vec<([u8; 32], Vec<u8>)> = Vec::new();
+        let mut encoded_bytes = 0;
+        let mut items = items.peekable();
+        while let Some(item) = items.next() {
+            let (hash, bytes, note) = item?;
+            notes.push(note.map(|(key, value)| (key, Stored::of(&bytes), value)));
+            encoded_bytes += bytes.len();
+            encoded.push((hash, bytes));
+            if encoded_bytes >= BATCH_BYTES || items.peek().is_none() {
+                let written = self.write_temps(&encoded)?;
+                temps.extend(encoded.drain(..).map(|(hash, _)| hash).zip(written));
+                encoded_bytes = 0;
+            }
+        }
+        let hashes: Vec<[u8; 32]> = temps.iter().map(|(hash, _)| *hash).collect();
+        let _guard = self.lock()?;
+        let (done, result) = self.commit_all(temps);
+        for i in done {
+            committed.push(hashes[i]);
+            if let Some((key, stored, value)) = notes[i].take() {
+                self.cache_written(&key, stored, value);
+            }
+        }
+        result
+    }
+
+    /// Renames temp files over their entries; the caller holds the lock. Returns the
+    /// indices of those renamed (in order) and the first error. A batch of at least
+    /// [`PARALLEL_RENAMES`] renames from several threads, each shard's in their order (so
+    /// the later of two writes of a key still wins): renaming over an existing entry frees
+    /// its old file, which costs tens of microseconds on a disk that discards freed blocks,
+    /// and renames in different folders do not wait for each other.
+    fn commit_all(&self, temps: Vec<([u8; 32], TempPath)>) -> (Vec<usize>, Result<()>) {
+        let commit_group = |group: Vec<(usize, [u8; 32], TempPath)>| {
+            let mut done = Vec::with_capacity(group.len());
+            for (i, hash, temp) in group {
+                if let Err(e) = self.commit(temp, &hash) {
+                    return (done, Err(e));
+                }
+                done.push(i);
+            }
+            (done, Ok(()))
+        };
+        let numbered = temps.into_iter().enumerate().map(|(i, (h, t))| (i, h, t));
+        if numbered.len() < PARALLEL_RENAMES {
+            return commit_group(numbered.collect());
+        }
+        let mut groups: Vec<Vec<(usize, [u8; 32], TempPath)>> =
+            (0..layout::SHARDS).map(|_| Vec::new()).collect();
+        for item in numbered {
+            groups[usize::from(item.1[0])].push(item);
+        }
+        groups.retain(|g| !g.is_empty());
+        let outcomes = atomic::concurrently(groups, atomic::SYNC_THREADS, |group| {
+            Ok::<_, std::convert::Infallible>(commit_group(group))
+        });
+        let mut done = Vec::new();
+        let mut result = Ok(());
+        for (group_done, group_result) in outcomes.unwrap_or_default() {
+            done.extend(group_done);
+            if result.is_ok() {
+                result = group_result;
+            }
+        }
+        done.sort_unstable();
+        (done, result)
     }
 
     /// Removes the entries of `keys` under one lock; returns how many had a live value
@@ -619,7 +849,9 @@ impl Engine {
             for key in keys {
                 let hash = self.key_hash(key);
                 let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
-                if self.unlink(&hash)? {
+                let unlinked = self.unlink(&hash);
+                self.cache_forget(key);
+                if unlinked? {
                     shards.push(hash[0]);
                     removed += usize::from(live);
                 }
@@ -631,30 +863,7 @@ impl Engine {
 
     /// Makes every write made through this store so far durable.
     pub(crate) fn sync(&self) -> Result<()> {
-        let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(PoisonError::into_inner));
-        let sync_file = |path: &Path| match fs::File::open(path).and_then(|f| f.sync_all()) {
-            Ok(()) => Ok(()),
-            // Removed or replaced since: the replacement is synced on its own account.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("cannot sync entry", path, e)),
-        };
-        let mut shards: Vec<u8> = dirty.shards.into_iter().collect();
-        if dirty.overflow {
-            for item in crate::iter::EntryPaths::new(&self.root) {
-                sync_file(&item?.0)?;
-            }
-            shards = (0..=255).collect();
-        } else {
-            for hash in &dirty.files {
-                sync_file(&self.entry_path(hash))?;
-            }
-        }
-        shards.sort_unstable();
-        for shard in shards {
-            let dir = self.shard_dir(shard);
-            sys::sync_dir(&dir).map_err(|e| Error::io("cannot sync shard folder", &dir, e))?;
-        }
-        Ok(())
+        self.pending.sync()
     }
 
     /// Sweeps crashed writers' temp files (all shards when `full`).
@@ -668,6 +877,16 @@ impl Engine {
     /// Removes every entry file, shard by shard (each under the lock).
     pub(crate) fn clear(&self) -> Result<()> {
         self.check_writable()?;
+        let result = self.clear_files();
+        // After the files (also when some are left): a value read before its file was
+        // removed is refused by the epoch check.
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+        result
+    }
+
+    fn clear_files(&self) -> Result<()> {
         for shard in 0..=255u8 {
             let dir = self.shard_dir(shard);
             let guard = self.lock()?;

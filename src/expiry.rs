@@ -209,6 +209,10 @@ impl Engine {
             }
         }
         flush(&mut pending)?;
+        if removed > 0 {
+            // The value cache knows keys, not file names: start it afresh.
+            self.cache_clear();
+        }
         shards.dedup();
         self.written(&[], &shards)?;
         Ok(removed)
@@ -287,6 +291,10 @@ impl Engine {
                         progressed = true;
                     }
                 }
+            }
+            if progressed {
+                // The value cache knows keys, not file names: start it afresh.
+                self.cache_clear();
             }
             shards.sort_unstable();
             shards.dedup();

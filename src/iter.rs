@@ -4,6 +4,7 @@
 //! entry removed during the walk is skipped. Foreign files, folders, links and temp files
 //! are skipped. A shard that cannot be listed yields one `Err` and the walk goes on.
 
+use std::ffi::OsString;
 use std::fs::{self, ReadDir};
 use std::io;
 use std::marker::PhantomData;
@@ -36,24 +37,30 @@ impl EntryPaths {
     }
 }
 
-impl Iterator for EntryPaths {
-    type Item = Result<(PathBuf, [u8; 32])>;
+impl EntryPaths {
+    /// Counts the entries that are left, without building their paths.
+    pub(crate) fn count_entries(mut self) -> Result<usize> {
+        let mut n = 0;
+        while let Some(item) = self.next_entry() {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next entry file (a plain file with an entry name, in its own shard).
+    fn next_entry(&mut self) -> Option<Result<(fs::DirEntry, OsString)>> {
         loop {
             if let Some((shard, dir, items)) = &mut self.current {
                 match items.next() {
                     Some(Ok(item)) => {
                         let name = item.file_name();
-                        let Some(hash) = name.to_str().and_then(layout::parse_entry_name) else {
-                            continue;
-                        };
                         // An entry name in the wrong shard is never looked up: not an entry.
-                        if hash[0] != *shard {
+                        if !layout::is_entry_name_in(name.as_encoded_bytes(), *shard) {
                             continue;
                         }
                         match item.file_type() {
-                            Ok(t) if t.is_file() => return Some(Ok((item.path(), hash))),
+                            Ok(t) if t.is_file() => return Some(Ok((item, name))),
                             Ok(_) => continue,
                             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                             Err(e) => {
@@ -82,6 +89,23 @@ impl Iterator for EntryPaths {
                     return Some(Err(Error::corrupt("shard folder is missing", &dir)));
                 }
                 Err(e) => return Some(Err(Error::io("cannot list shard folder", &dir, e))),
+            }
+        }
+    }
+}
+
+impl Iterator for EntryPaths {
+    type Item = Result<(PathBuf, [u8; 32])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (entry, name) = match self.next_entry()? {
+                Ok(found) => found,
+                Err(e) => return Some(Err(e)),
+            };
+            // Always `Some` for a name `next_entry` accepted.
+            if let Some(hash) = name.to_str().and_then(layout::parse_entry_name) {
+                return Some(Ok((entry.path(), hash)));
             }
         }
     }

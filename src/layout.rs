@@ -63,10 +63,23 @@ pub fn file_name(hash: &[u8; 32]) -> String {
     s
 }
 
-/// The entry file path of a hash under `root`.
+/// The entry file path of a hash under `root`: `<root>/<shard>/<hex>.dkv`. Built in one
+/// allocation (it is on the path of every get, where `format!` and `hex::encode` cost as
+/// much as the checksum and the decoding together).
 pub fn entry_path(root: &Path, hash: &[u8; 32]) -> PathBuf {
-    let mut p = root.join(shard_name(hash[0]));
-    p.push(file_name(hash));
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut name = [0u8; 64 + ENTRY_EXT.len()];
+    for (i, b) in hash.iter().enumerate() {
+        name[2 * i] = HEX[usize::from(b >> 4)];
+        name[2 * i + 1] = HEX[usize::from(b & 15)];
+    }
+    name[64..].copy_from_slice(ENTRY_EXT.as_bytes());
+    // Only ASCII went in.
+    let name = std::str::from_utf8(&name).unwrap_or_default();
+    let mut p = PathBuf::with_capacity(root.as_os_str().len() + 2 * 2 + name.len());
+    p.push(root);
+    p.push(&name[..2]);
+    p.push(name);
     p
 }
 
@@ -84,6 +97,22 @@ pub fn parse_entry_name(name: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex_part, &mut out).ok()?;
     Some(out)
+}
+
+/// Whether `name` is an entry file name of shard `shard`: what [`parse_entry_name`]
+/// accepts with the hash's first byte equal to `shard`, checked without decoding (for
+/// counting entries).
+pub fn is_entry_name_in(name: &[u8], shard: u8) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Some(hex_part) = name.strip_suffix(ENTRY_EXT.as_bytes()) else {
+        return false;
+    };
+    hex_part.len() == 64
+        && hex_part[0] == HEX[usize::from(shard >> 4)]
+        && hex_part[1] == HEX[usize::from(shard & 15)]
+        && hex_part
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The shard index a shard folder name stands for (`"00"`..`"ff"`, lowercase).
@@ -268,6 +297,46 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_path_is_shard_then_file_name() {
+        let root = Path::new("/some/store");
+        for key in [&b"home"[..], b"", b"\xff\x00"] {
+            let h = hash(key);
+            assert_eq!(
+                entry_path(root, &h),
+                root.join(shard_name(h[0])).join(file_name(&h))
+            );
+        }
+    }
+
+    #[test]
+    fn quick_entry_name_check_agrees_with_the_parser() {
+        let good = file_name(&hash(b"home"));
+        let shard = hash(b"home")[0];
+        let mut names = vec![
+            good.clone(),
+            good.to_uppercase(),
+            good.replace(".dkv", ".tmp"),
+            format!("0{good}"),
+            good[1..].to_owned(),
+            format!("{}g{}", &good[..5], &good[6..]),
+            ".tmp-abc-123".into(),
+            String::new(),
+        ];
+        names.push(format!("{:02x}{}", shard.wrapping_add(1), &good[2..]));
+        for name in &names {
+            for s in [shard, shard.wrapping_add(1)] {
+                let parsed = parse_entry_name(name).is_some_and(|h| h[0] == s);
+                assert_eq!(
+                    is_entry_name_in(name.as_bytes(), s),
+                    parsed,
+                    "{name} in {s}"
+                );
+            }
+        }
+        assert!(is_entry_name_in(good.as_bytes(), shard));
+    }
 
     #[test]
     fn names_match_sha256sum() {

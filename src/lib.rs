@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 mod atomic;
+mod cache;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
@@ -65,6 +66,7 @@ mod engine;
 pub mod entry;
 mod error;
 mod expiry;
+mod flush;
 mod inspect;
 mod iter;
 mod key;
@@ -79,6 +81,7 @@ mod read;
 mod store;
 mod sys;
 
+pub use cache::{CacheMode, CacheStats};
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "json")]
 pub use codec::Json;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::{CacheMode, CacheSettings, ValueFns};
 use crate::clock::Clock;
 use crate::codec::{Codec, MsgPack};
 use crate::error::Result;
@@ -57,7 +58,8 @@ pub enum Durability {
 /// Defaults: [`Durability::Durable`], read-write, MessagePack values, wait for the write
 /// lock as long as it takes, sweep orphaned temp files after 1 hour, entry files created
 /// with mode `0o666` less the umask (usually `0o644`), the system clock, no access
-/// tracking, no expiry, no eviction, no compression, no encryption.
+/// tracking, no expiry, no eviction, no compression, no encryption, no value cache, no
+/// background thread.
 #[derive(Clone, Debug)]
 pub struct Options<K, V, C = MsgPack> {
     pub(crate) durability: Durability,
@@ -68,6 +70,10 @@ pub struct Options<K, V, C = MsgPack> {
     pub(crate) file_mode: u32,
     /// Clock, access times, expiry, eviction, compression, encryption.
     pub(crate) policy: Policy,
+    pub(crate) cache: Option<CacheSettings>,
+    pub(crate) cache_mode: CacheMode,
+    pub(crate) values: Option<ValueFns<V>>,
+    pub(crate) sync_interval: Option<Duration>,
     types: PhantomData<fn(K) -> V>,
 }
 
@@ -81,6 +87,10 @@ impl<K, V> Default for Options<K, V, MsgPack> {
             stale_temp_age: Duration::from_secs(3600),
             file_mode: sys::DEFAULT_FILE_MODE,
             policy: Policy::default(),
+            cache: None,
+            cache_mode: CacheMode::Validated,
+            values: None,
+            sync_interval: None,
             types: PhantomData,
         }
     }
@@ -115,6 +125,10 @@ impl<K, V, C> Options<K, V, C> {
             stale_temp_age: self.stale_temp_age,
             file_mode: self.file_mode,
             policy: self.policy,
+            cache: self.cache,
+            cache_mode: self.cache_mode,
+            values: self.values,
+            sync_interval: self.sync_interval,
             types: PhantomData,
         }
     }
@@ -235,6 +249,71 @@ impl<K, V, C> Options<K, V, C> {
     #[must_use]
     pub fn encryption(mut self, key: crate::EncryptionKey) -> Self {
         self.policy.encryption = Some(key);
+        self
+    }
+
+    /// Keeps recently read and written values in memory, at most `max_entries` of them and
+    /// at most `max_bytes` charged in all (each value is charged the size of its entry
+    /// file plus its key, its path and 128 bytes of bookkeeping, about what it costs in
+    /// memory for byte-like values). Off by default.
+    ///
+    /// A hit returns a clone of the cached value without reading the file: in the default
+    /// [`CacheMode::Validated`] after one `stat` that checks the file is unchanged (so
+    /// writes by other processes are seen), in [`CacheMode::Trusted`] with no system call at
+    /// all (see [`cache_mode`](Options::cache_mode)). Writes and removals through the store
+    /// update or invalidate the cache. Only [`get`](Store::get), [`get_many`](Store::get_many)
+    /// and [`contains_key`](Store::contains_key) answer from it; iterators and the
+    /// read-modify-write calls always read the files.
+    ///
+    /// ```
+    /// use dirkv::{CacheMode, Exists, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store: Store<String, Vec<u8>> = Store::options()
+    ///     .cache(10_000, 64 << 20)                 // 10,000 values or 64 MiB
+    ///     .cache_mode(CacheMode::Trusted)           // this process is the only writer
+    ///     .open(dir.path().join("s"), Exists::OpenOrCreate)?;
+    /// store.set("k", &vec![1, 2, 3])?;
+    /// assert_eq!(store.get("k")?, Some(vec![1, 2, 3]));  // from memory
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    #[must_use]
+    pub fn cache(mut self, max_entries: usize, max_bytes: usize) -> Self
+    where
+        V: Clone + Send + Sync + 'static,
+    {
+        self.cache = Some(CacheSettings {
+            max_entries,
+            max_bytes,
+            mode: self.cache_mode,
+        });
+        self.values = Some(ValueFns::new());
+        self
+    }
+
+    /// How far the value cache trusts itself (default [`CacheMode::Validated`]); has an
+    /// effect only with [`cache`](Options::cache).
+    #[must_use]
+    pub fn cache_mode(mut self, mode: CacheMode) -> Self {
+        self.cache_mode = mode;
+        if let Some(cache) = &mut self.cache {
+            cache.mode = mode;
+        }
+        self
+    }
+
+    /// In [`Durability::Fast`], makes writes durable every `interval` from a background
+    /// thread owned by the store (like a database's periodic sync): a power cut then loses
+    /// at most about the last `interval` of writes. The thread syncs only what was written
+    /// since its last round, stops when the last handle to the store is dropped, and makes
+    /// a final sync before it ends. [`Store::sync`] still syncs on demand. A sync that
+    /// fails keeps its writes pending for the next round, and `sync` reports the error if
+    /// it persists.
+    ///
+    /// `None` (the default) starts no thread. Ignored in durable mode (every write is
+    /// already durable) and on read-only stores.
+    #[must_use]
+    pub fn sync_interval(mut self, interval: Option<Duration>) -> Self {
+        self.sync_interval = interval;
         self
     }
 

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::{CacheStats, CachedValue, ValueFns};
 use crate::codec::{Codec, MsgPack};
-use crate::engine::Engine;
+use crate::engine::{Engine, Stored};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{EntryMeta, Eviction};
 use crate::iter::{self, EntryPaths, Iter, Keys, Values};
@@ -41,6 +42,8 @@ pub(crate) struct Shared<C> {
 /// takes `&str` keys.
 pub struct Store<K, V, C = MsgPack> {
     shared: Arc<Shared<C>>,
+    /// How values go in and out of the cache; `Some` exactly when the cache is on.
+    values: Option<ValueFns<V>>,
     types: PhantomData<fn(K) -> V>,
 }
 
@@ -48,6 +51,7 @@ impl<K, V, C> Clone for Store<K, V, C> {
     fn clone(&self) -> Self {
         Store {
             shared: Arc::clone(&self.shared),
+            values: self.values,
             types: PhantomData,
         }
     }
@@ -99,6 +103,14 @@ impl<K, V> Store<K, V, MsgPack> {
     }
 }
 
+impl<K, V, C> Store<K, V, C> {
+    /// What the value cache holds and its hits and misses so far; `None` when the store
+    /// has no cache (see [`Options::cache`]).
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.shared.engine.cache_stats()
+    }
+}
+
 impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     pub(crate) fn open_with(path: &Path, mode: Exists, options: Options<K, V, C>) -> Result<Self> {
         let codec_name = options.codec.name();
@@ -127,12 +139,25 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             file_mode: options.file_mode,
             policy: options.policy,
         };
-        let engine = open::open(path, mode, wanted, &settings)?;
+        if options.sync_interval == Some(std::time::Duration::ZERO) {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "the sync interval must be longer than zero",
+            ));
+        }
+        let mut engine = open::open(path, mode, wanted, &settings)?;
+        if let (Some(cache), Some(_)) = (options.cache, options.values) {
+            engine.enable_cache(cache);
+        }
+        if let Some(interval) = options.sync_interval {
+            engine.start_flusher(interval)?;
+        }
         Ok(Store {
             shared: Arc::new(Shared {
                 engine,
                 codec: options.codec,
             }),
+            values: options.values.filter(|_| options.cache.is_some()),
             types: PhantomData,
         })
     }
@@ -168,6 +193,15 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         })
         .ok()
         .flatten()
+    }
+
+    /// What the cache should keep of a value this store just wrote: a clone in trusted
+    /// mode, nothing otherwise.
+    fn for_cache(&self, value: &V) -> Option<CachedValue> {
+        match &self.values {
+            Some(fns) if self.engine().caches_writes() => Some((fns.wrap_ref)(value)),
+            _ => None,
+        }
     }
 
     /// Reads and decodes the value of `key` (bytes) with its creation time.
@@ -234,9 +268,11 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let created = self.old_created(key, &hash);
         let bytes = self.encode(key, &hash, value, created, ttl)?;
         let temp = e.write_temp(&hash, &bytes)?;
+        let cached = self.for_cache(value);
         {
             let _guard = e.lock()?;
             e.commit(temp, &hash)?;
+            e.cache_written(key, Stored::of(&bytes), cached);
         }
         e.written(&[hash], &[])
     }
@@ -247,7 +283,9 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// checksum and key are checked (and with encryption, authenticated) before the value
     /// is decoded. An expired entry found here is removed when the store lock is free (a
     /// read never waits for it). With [`track_access`](Options::track_access) the file's
-    /// access time is set.
+    /// access time is set. With a [cache](Options::cache), a hit costs one `stat`
+    /// (validated mode) or no system call (trusted mode) and a clone of the value; a hit
+    /// does not set the access time.
     ///
     /// # Errors
     ///
@@ -264,11 +302,26 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         self.get_bytes(&key.key_bytes())
     }
 
-    /// `get` of key bytes: through the engine's lookup (access time, lazy expiry).
+    /// `get` of key bytes: from the cache when there is one, else through the engine's
+    /// lookup (access time, lazy expiry).
     fn get_bytes(&self, key: &[u8]) -> Result<Option<V>> {
         let e = self.engine();
-        let hash = e.key_hash(key);
         let codec = &self.shared.codec;
+        if let Some(fns) = self.values {
+            let value = e.read_cached(
+                key,
+                |found| {
+                    Ok((fns.wrap)(iter::decode_value(
+                        codec,
+                        found.value,
+                        found.path,
+                    )?))
+                },
+                fns.unwrap,
+            )?;
+            return Ok(value.flatten());
+        }
+        let hash = e.key_hash(key);
         e.lookup(key, &hash, Need::Whole, |found| {
             iter::decode_value(codec, found.value, found.path)
         })
@@ -306,6 +359,9 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     {
         let e = self.engine();
         let key = key.key_bytes();
+        if e.cached(&key) {
+            return Ok(true);
+        }
         let hash = e.key_hash(&key);
         Ok(e.lookup(&key, &hash, Need::Key, |_| Ok(()))?.is_some())
     }
@@ -363,11 +419,13 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
                 let bytes = self.encode(&key, &hash, value, created, None)?;
                 let temp = e.write_temp(&hash, &bytes)?;
                 e.commit(temp, &hash)?;
+                e.cache_written(&key, Stored::of(&bytes), self.for_cache(value));
                 drop(guard);
                 e.written(&[hash], &[])?;
             }
             None => {
                 let removed = e.unlink(&hash)?;
+                e.cache_forget(&key);
                 drop(guard);
                 if removed {
                     e.written(&[], &[hash[0]])?;
@@ -393,12 +451,15 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         e.check_writable()?;
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
-        let temp = e.write_temp(&hash, &self.encode(&key, &hash, value, None, None)?)?;
+        let bytes = self.encode(&key, &hash, value, None, None)?;
+        let temp = e.write_temp(&hash, &bytes)?;
+        let cached = self.for_cache(value);
         let guard = e.lock()?;
         if e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some() {
             return Ok(false);
         }
         e.commit(temp, &hash)?;
+        e.cache_written(&key, Stored::of(&bytes), cached);
         drop(guard);
         e.written(&[hash], &[])?;
         Ok(true)
@@ -424,7 +485,9 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let temp = match new {
             Some(v) => {
                 let created = self.old_created(&key, &hash);
-                Some(e.write_temp(&hash, &self.encode(&key, &hash, v, created, None)?)?)
+                let bytes = self.encode(&key, &hash, v, created, None)?;
+                let temp = e.write_temp(&hash, &bytes)?;
+                Some((temp, Stored::of(&bytes), self.for_cache(v)))
             }
             None => None,
         };
@@ -434,13 +497,15 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             return Ok(false);
         }
         match temp {
-            Some(temp) => {
+            Some((temp, stored, cached)) => {
                 e.commit(temp, &hash)?;
+                e.cache_written(&key, stored, cached);
                 drop(guard);
                 e.written(&[hash], &[])?;
             }
             None => {
                 let removed = e.unlink(&hash)?;
+                e.cache_forget(&key);
                 drop(guard);
                 if removed {
                     e.written(&[], &[hash[0]])?;
@@ -469,14 +534,17 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     }
 
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
-    /// not); in durable mode the batch pays one fsync per entry file and one per shard
-    /// folder touched, not one folder fsync per key. When a key appears twice, the later
-    /// value wins.
+    /// not); in durable mode the batch pays one fsync per entry file, issued from several
+    /// threads at once (see the README's performance notes), and one per shard folder
+    /// touched, not one folder fsync per key. When a key appears twice, the later value
+    /// wins.
     ///
     /// # Errors
     ///
     /// As [`set`](Store::set). Entries of earlier chunks (of 1,024) may have been written
-    /// when an error is returned; entries of the failing chunk were not.
+    /// when an error is returned (and in durable mode were made durable). When encoding or
+    /// writing a temp file fails, no entry of its chunk is written; when a rename fails,
+    /// entries of the chunk in other shard folders may have been.
     pub fn set_many<I, Q, B>(&self, items: I) -> Result<()>
     where
         I: IntoIterator<Item = (Q, B)>,
@@ -484,14 +552,17 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         B: Borrow<V>,
     {
         let e = self.engine();
-        e.put_many(items.into_iter().map(|(key, value)| {
+        e.put_many_noted(items.into_iter().map(|(key, value)| {
             let key = key.key_bytes();
             let hash = e.key_hash(&key);
             let created = self.old_created(&key, &hash);
-            Ok((
-                hash,
-                self.encode(&key, &hash, value.borrow(), created, None)?,
-            ))
+            let value = value.borrow();
+            let bytes = self.encode(&key, &hash, value, created, None)?;
+            let note = self
+                .values
+                .is_some()
+                .then(|| (key.into_owned(), self.for_cache(value)));
+            Ok((hash, bytes, note))
         }))
     }
 
@@ -520,12 +591,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     ///
     /// A shard folder cannot be listed.
     pub fn len(&self) -> Result<usize> {
-        let mut n = 0;
-        for item in EntryPaths::new(&self.engine().root) {
-            item?;
-            n += 1;
-        }
-        Ok(n)
+        EntryPaths::new(&self.engine().root).count_entries()
     }
 
     /// Whether the store has no entries (stops at the first one found).
