@@ -408,15 +408,16 @@ impl Engine {
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
         let path = self.entry_path(hash);
-        let now = self.policy.now();
         let touch = self.policy.track_access && need == Need::Whole;
+        // The clock is read when the access is recorded, or when the entry can expire.
+        let now = touch.then(|| self.policy.now());
         let found = self.read_entry(
             &path,
             Expect::Key(key),
             need,
-            crate::clock::to_ms(now),
+            now.map(crate::clock::to_ms),
             |found| {
-                if touch {
+                if let Some(now) = now {
                     crate::expiry::touch(found.file, now);
                 }
                 f(found)
@@ -445,20 +446,21 @@ impl Engine {
         now: u64,
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Option<R>> {
-        Ok(match self.read_entry(path, expect, need, now, f)? {
+        Ok(match self.read_entry(path, expect, need, Some(now), f)? {
             Lookup::Found(r) => Some(r),
             Lookup::Missing | Lookup::Expired => None,
         })
     }
 
     /// The one place entry files are read: reads the file at `path`, checks it (checksum,
-    /// decryption, the key it holds), and hands a live entry to `f`.
+    /// decryption, the key it holds), and hands a live entry to `f`. Expiry is judged at
+    /// `now`; `None` reads the store's clock, and only for an entry that can expire.
     pub(crate) fn read_entry<R>(
         &self,
         path: &Path,
         expect: Expect<'_>,
         need: Need,
-        now: u64,
+        now: Option<u64>,
         f: impl FnOnce(Found<'_>) -> Result<R>,
     ) -> Result<Lookup<R>> {
         // The key of an encrypted entry is inside the ciphertext, with the value.
@@ -494,7 +496,9 @@ impl Engine {
                     path,
                 ));
             }
-            if header.expired_at(now) {
+            if header.meta.expires_ms != 0
+                && header.expired_at(now.unwrap_or_else(|| self.now_ms()))
+            {
                 return Ok(Lookup::Expired);
             }
             f(Found {
@@ -548,14 +552,16 @@ impl Engine {
         decode: impl FnOnce(Found<'_>) -> Result<CachedValue>,
         out: impl Fn(&CachedValue) -> R,
     ) -> Result<Option<R>> {
-        let hash = self.key_hash(key);
         let Some(cache) = &self.cache else {
+            let hash = self.key_hash(key);
             return self.lookup(key, &hash, Need::Whole, |found| Ok(out(&decode(found)?)));
         };
+        // A hit hashes the key with the cache's SipHash only: no SHA-256, no path.
         let epoch = match cache.get(key, || self.now_ms(), &out) {
             cache::Lookup::Hit(value) => return Ok(Some(value)),
             cache::Lookup::Miss(epoch) => epoch,
         };
+        let hash = self.key_hash(key);
         let validated = cache.mode() == CacheMode::Validated;
         // `lookup` records the access (when the store tracks access) before calling us, so
         // the identity taken here is the file's after that.
