@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +59,8 @@ pub(crate) struct Engine {
     flusher: Option<Flusher>,
     /// The value cache (`Options::cache`).
     cache: Option<Cache>,
+    /// Whether the writer's marker has been made durable (durable mode; see `write_temp`).
+    marker_synced: AtomicBool,
 }
 
 /// The parts of an entry a caller gets to see.
@@ -189,6 +192,7 @@ impl Engine {
             pending,
             flusher: None,
             cache: None,
+            marker_synced: AtomicBool::new(false),
             policy: Policy::default(),
             sealer: None,
             auto: Mutex::new(AutoState::default()),
@@ -666,6 +670,7 @@ impl Engine {
 
     /// Writes a complete entry file to a temp file beside its final place.
     pub(crate) fn write_temp(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<TempPath> {
+        self.marker_durable()?;
         let dir = self.real_shard_dir(hash[0])?;
         let temp = atomic::write_temp(&dir, &self.writer_id, bytes, self.durable(), self.file_mode)
             .map_err(|e| Error::io("cannot write entry", &self.entry_path(hash), e))?;
@@ -675,6 +680,28 @@ impl Engine {
             crate::expiry::stamp(&temp, self.policy.now());
         }
         Ok(temp)
+    }
+
+    /// In durable mode, makes this writer's marker in `tmp/` durable (file, then folder)
+    /// before its first temp file can exist, so that after a power cut every temp file
+    /// left in a shard has a marker the next open finds unlocked. Done once, by the first
+    /// write rather than by the open, so that opening a store to read it costs no fsync.
+    fn marker_durable(&self) -> Result<()> {
+        if !self.durable() || self.marker_synced.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if let Some(marker) = &self.marker {
+            let path = marker.path();
+            marker
+                .as_file()
+                .sync_all()
+                .map_err(|e| Error::io("cannot sync the writer's marker", path, e))?;
+            let tmp = self.root.join(layout::TMP);
+            sys::sync_dir(&tmp).map_err(|e| Error::io("cannot sync folder", &tmp, e))?;
+        }
+        // Two threads may both get here first; syncing twice is harmless.
+        self.marker_synced.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Renames a temp file over the entry. The caller holds the lock.

@@ -444,7 +444,7 @@ fn build(root: &Path, manifest: Manifest, s: &Settings, sealer: Option<Sealer>) 
             .open(&lock_path);
     }
     let lock = StoreLock::open(&lock_path, s.lock_timeout)?;
-    let marker = make_marker(root, &writer_id, s.durability == Durability::Durable);
+    let marker = make_marker(root, &writer_id);
     let mut engine = Engine::new(
         root.to_owned(),
         manifest,
@@ -466,12 +466,13 @@ fn build(root: &Path, manifest: Manifest, s: &Settings, sealer: Option<Sealer>) 
 /// Creates and locks this writer's marker `tmp/w-<id>.lock`. `None` when that is not
 /// possible (a read-only folder): the store still opens, its writes will report errors.
 ///
-/// When `durable`, the marker (its inode and its name in `tmp/`) is synced before any temp
-/// file of this writer can exist: after a power cut every temp file left in a shard then
-/// has a marker that the next open finds unlocked, so that open removes it. Without the
-/// sync a file system without a journal can keep the temp file and lose the marker, and
-/// the temp file would stay until a sweep by age.
-fn make_marker(root: &Path, id: &str, durable: bool) -> Option<NamedTempFile> {
+/// In durable mode the marker (its inode and its name in `tmp/`) is synced before any temp
+/// file of this writer can exist, by the first write ([`Engine::write_temp`]), not here:
+/// opening a store to read it costs no fsync. After a power cut every temp file left in a
+/// shard then has a marker that the next open finds unlocked, so that open removes it.
+/// Without the sync a file system without a journal can keep the temp file and lose the
+/// marker, and the temp file would stay until a sweep by age.
+fn make_marker(root: &Path, id: &str) -> Option<NamedTempFile> {
     let tmp = root.join(layout::TMP);
     if !tmp.is_dir() {
         let _ = fs::create_dir(&tmp);
@@ -485,10 +486,6 @@ fn make_marker(root: &Path, id: &str, durable: bool) -> Option<NamedTempFile> {
         .ok()?;
     let marker = NamedTempFile::from_parts(file, tempfile::TempPath::try_from_path(path).ok()?);
     marker.as_file().lock().ok()?;
-    if durable {
-        marker.as_file().sync_all().ok()?;
-        sys::sync_dir(&tmp).ok()?;
-    }
     Some(marker)
 }
 
