@@ -32,7 +32,8 @@
 //!
 //! Main types: [`Store`] (the map), [`Exists`] (open modes), [`Options`] (the builder:
 //! [`Durability`], read-only, codec, lock timeout, expiry, eviction, access tracking, a
-//! [`Clock`]), [`Error`] with [`ErrorKind`], the [`Key`]/[`OwnedKey`] traits with
+//! [`Clock`], a value cache with its [`CacheMode`], a background sync interval),
+//! [`Error`] with [`ErrorKind`], the [`Key`]/[`OwnedKey`] traits with
 //! [`SerdeKey`] for any serde key, and [`Codec`] with [`MsgPack`], [`Raw`] and (feature
 //! `json`) `Json`. [`RawStore`] opens any store without its types (key bytes in, value
 //! bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
