@@ -80,6 +80,18 @@ pub(crate) struct Found<'a> {
 /// value.
 pub(crate) type CacheNote = (Vec<u8>, Option<CachedValue>);
 
+/// A change to one entry, ready to be made under the store lock.
+pub(crate) enum Change {
+    /// Put a complete temp file in place; `stored` and `cached` tell the cache about it.
+    Put {
+        temp: TempPath,
+        stored: Stored,
+        cached: Option<CachedValue>,
+    },
+    /// Remove the entry.
+    Remove,
+}
+
 /// What the cache needs to know of an entry file just written.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Stored {
@@ -633,6 +645,40 @@ impl Engine {
             expires_ms,
             stored_len: stored.len,
         });
+    }
+
+    /// Makes `change` to the entry of `key` while `guard` holds the store lock, keeps the
+    /// cache in step, releases the lock, then makes the change durable (durable mode) or
+    /// records it for `sync` (fast mode): the tail of every single-key write.
+    pub(crate) fn settle(
+        &self,
+        guard: LockGuard<'_>,
+        key: &[u8],
+        hash: &[u8; 32],
+        change: Change,
+    ) -> Result<()> {
+        match change {
+            Change::Put {
+                temp,
+                stored,
+                cached,
+            } => {
+                self.commit(temp, hash)?;
+                self.cache_written(key, stored, cached);
+                drop(guard);
+                self.written(&[*hash], &[])
+            }
+            Change::Remove => {
+                let removed = self.unlink(hash)?;
+                self.cache_forget(key);
+                drop(guard);
+                if removed {
+                    self.written(&[], &[hash[0]])
+                } else {
+                    Ok(())
+                }
+            }
+        }
     }
 
     /// After this store removed `key` (or replaced it with a value the cache does not get).

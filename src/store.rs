@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::cache::{CacheStats, CachedValue, ValueFns};
 use crate::codec::{Codec, MsgPack};
-use crate::engine::{Engine, Stored};
+use crate::engine::{Change, Engine, Stored};
 use crate::error::{Error, ErrorKind, Result};
 use crate::expiry::{EntryMeta, Eviction};
 use crate::iter::{self, EntryPaths, Iter, Keys, Values};
@@ -268,13 +268,12 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let created = self.old_created(key, &hash);
         let bytes = self.encode(key, &hash, value, created, ttl)?;
         let temp = e.write_temp(&hash, &bytes)?;
-        let cached = self.for_cache(value);
-        {
-            let _guard = e.lock()?;
-            e.commit(temp, &hash)?;
-            e.cache_written(key, Stored::of(&bytes), cached);
-        }
-        e.written(&[hash], &[])
+        let change = Change::Put {
+            temp,
+            stored: Stored::of(&bytes),
+            cached: self.for_cache(value),
+        };
+        e.settle(e.lock()?, key, &hash, change)
     }
 
     /// The value of `key`, or `None` when there is none (or it has expired).
@@ -414,24 +413,19 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let old = self.read_value(&key, &hash)?;
         let created = old.as_ref().map(|(_, created)| *created);
         let new = f(old.map(|(v, _)| v));
-        match &new {
+        let change = match &new {
             Some(value) => {
                 let bytes = self.encode(&key, &hash, value, created, None)?;
                 let temp = e.write_temp(&hash, &bytes)?;
-                e.commit(temp, &hash)?;
-                e.cache_written(&key, Stored::of(&bytes), self.for_cache(value));
-                drop(guard);
-                e.written(&[hash], &[])?;
-            }
-            None => {
-                let removed = e.unlink(&hash)?;
-                e.cache_forget(&key);
-                drop(guard);
-                if removed {
-                    e.written(&[], &[hash[0]])?;
+                Change::Put {
+                    temp,
+                    stored: Stored::of(&bytes),
+                    cached: self.for_cache(value),
                 }
             }
-        }
+            None => Change::Remove,
+        };
+        e.settle(guard, &key, &hash, change)?;
         Ok(new)
     }
 
@@ -453,15 +447,16 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let hash = e.key_hash(&key);
         let bytes = self.encode(&key, &hash, value, None, None)?;
         let temp = e.write_temp(&hash, &bytes)?;
-        let cached = self.for_cache(value);
+        let change = Change::Put {
+            temp,
+            stored: Stored::of(&bytes),
+            cached: self.for_cache(value),
+        };
         let guard = e.lock()?;
         if e.read(&key, &hash, Need::Key, |_| Ok(()))?.is_some() {
             return Ok(false);
         }
-        e.commit(temp, &hash)?;
-        e.cache_written(&key, Stored::of(&bytes), cached);
-        drop(guard);
-        e.written(&[hash], &[])?;
+        e.settle(guard, &key, &hash, change)?;
         Ok(true)
     }
 
@@ -482,36 +477,25 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         e.check_writable()?;
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
-        let temp = match new {
+        let change = match new {
             Some(v) => {
                 let created = self.old_created(&key, &hash);
                 let bytes = self.encode(&key, &hash, v, created, None)?;
                 let temp = e.write_temp(&hash, &bytes)?;
-                Some((temp, Stored::of(&bytes), self.for_cache(v)))
+                Change::Put {
+                    temp,
+                    stored: Stored::of(&bytes),
+                    cached: self.for_cache(v),
+                }
             }
-            None => None,
+            None => Change::Remove,
         };
         let guard = e.lock()?;
         let now = self.read_value(&key, &hash)?.map(|(v, _)| v);
         if now.as_ref() != current {
             return Ok(false);
         }
-        match temp {
-            Some((temp, stored, cached)) => {
-                e.commit(temp, &hash)?;
-                e.cache_written(&key, stored, cached);
-                drop(guard);
-                e.written(&[hash], &[])?;
-            }
-            None => {
-                let removed = e.unlink(&hash)?;
-                e.cache_forget(&key);
-                drop(guard);
-                if removed {
-                    e.written(&[], &[hash[0]])?;
-                }
-            }
-        }
+        e.settle(guard, &key, &hash, change)?;
         Ok(true)
     }
 
