@@ -3,10 +3,8 @@
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-use serde::{Deserialize, Serialize};
 
 /// The binary under test.
 pub fn exe() -> &'static Path {
@@ -111,25 +109,7 @@ pub fn sh(script: &str, env: &[(&str, &OsStr)]) -> Run {
     finish(cmd.output().expect("run sh"))
 }
 
-/// A value type with a few fields, like an application's.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Page {
-    pub title: String,
-    pub words: u32,
-    pub body: Vec<u8>,
-}
-
-pub fn page(n: u32) -> Page {
-    Page {
-        title: format!("page {n}"),
-        words: n,
-        body: vec![n as u8; (n % 7) as usize],
-    }
-}
-
-/// A fresh temp dir and a store path inside it that does not exist yet.
-pub fn store_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("store");
-    (dir, path)
-}
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::{Page, page, store_dir};
