@@ -49,16 +49,8 @@ fn zero_length_random_bytes_and_flipped_bits_are_corrupt() {
     let good = fs::read(store.path_of("a")).unwrap();
     fs::write(store.path_of("a"), b"").unwrap();
     assert_corrupt(&store, "a");
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
     for len in [1, 10, 47, 48, 100, 5000] {
-        let junk: Vec<u8> = (0..len)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect();
+        let junk = common::noise(0x2545_f491_4f6c_dd1d + len as u64, len);
         fs::write(store.path_of("a"), &junk).unwrap();
         assert_corrupt(&store, "a");
     }

@@ -106,15 +106,7 @@ mod with_feature {
     fn values_that_do_not_shrink_are_stored_plain() {
         let (_d, path) = store_dir();
         let s = open(&path, Some(16));
-        let mut x = 0x1234_5678_9abc_def0u64;
-        let noise: Vec<u8> = (0..4096)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let noise = common::noise(0x1234_5678_9abc_def0, 4096);
         s.set("noise", &noise).unwrap();
         assert!(!s.metadata("noise").unwrap().unwrap().compressed);
         assert_eq!(s.get("noise").unwrap(), Some(noise));

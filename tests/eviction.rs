@@ -132,16 +132,9 @@ fn a_cache_bounded_at_10_mb_stays_under_it_across_100_mb_of_writes() {
         .open(&path, Exists::OpenOrCreate)
         .unwrap();
     // 1,000 values of 100 KB of incompressible bytes: 100 MB written.
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut value = vec![0u8; 100_000];
     let mut max_seen = 0;
     for i in 0..1000u32 {
-        for b in value.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
-        }
+        let value = common::noise(0x2545_f491_4f6c_dd1d + u64::from(i), 100_000);
         cache.set(&i, &value).unwrap();
         let (_, bytes) = entries_on_disk(&path);
         max_seen = max_seen.max(bytes);

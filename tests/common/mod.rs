@@ -22,6 +22,19 @@ pub fn page(n: u32) -> Page {
     }
 }
 
+/// `len` pseudo-random, incompressible bytes from `seed` (xorshift64; `seed` must not be 0).
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A fresh temp dir and a store path inside it that does not exist yet.
 pub fn store_dir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -168,15 +181,10 @@ impl Stamped {
         } else {
             50 + (seq as usize * 37 + writer as usize * 101) % 3000
         };
-        let mut x = fnv(&[key.as_bytes(), &writer.to_le_bytes(), &seq.to_le_bytes()]);
-        let payload: Vec<u8> = (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let payload = noise(
+            fnv(&[key.as_bytes(), &writer.to_le_bytes(), &seq.to_le_bytes()]),
+            len,
+        );
         let sum = Self::sum_of(key, writer, seq, &payload);
         Stamped {
             key: key.to_owned(),
