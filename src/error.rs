@@ -73,8 +73,12 @@ impl fmt::Display for ErrorKind {
 
 /// The error type of every fallible dirkv operation.
 ///
-/// `Display` says what dirkv was doing and on which path; the underlying cause (an
-/// [`io::Error`], a codec error) is in [`source`](std::error::Error::source).
+/// `Display` says what dirkv was doing and on which path (a file, a folder, or an object's
+/// URL); the underlying cause (an [`io::Error`], a codec error) is in
+/// [`source`](std::error::Error::source). For [`Encode`](ErrorKind::Encode) and
+/// [`Decode`](ErrorKind::Decode) errors `Display` also carries the cause (serde's
+/// "missing field `name`") and the key where it is known, so that one log line is enough
+/// to act on.
 pub struct Error {
     kind: ErrorKind,
     message: Cow<'static, str>,
@@ -107,8 +111,9 @@ impl Error {
         self
     }
 
-    /// An I/O error while `doing` something to `path`. `NotFound`, `AlreadyExists` and
-    /// read-only-filesystem errors keep their meaning; everything else is [`ErrorKind::Io`].
+    /// An I/O error while `doing` something to `path`: always [`ErrorKind::Io`], with the
+    /// [`io::Error`] as its source ([`Error::io_error_kind`] tells `NotFound`,
+    /// `PermissionDenied`, `StorageFull` and the rest apart).
     pub(crate) fn io(doing: impl Into<Cow<'static, str>>, path: &Path, err: io::Error) -> Self {
         Error::new(ErrorKind::Io, doing)
             .with_path(path)
@@ -133,16 +138,67 @@ impl Error {
     /// For [`ErrorKind::Io`] errors, the kind of the underlying [`io::Error`] (for example
     /// `StorageFull`, `PermissionDenied`, `FileTooLarge`).
     pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
+        self.io_error().map(io::Error::kind)
+    }
+
+    /// The underlying [`io::Error`], when the cause is one (as walkdir's `io_error`).
+    pub fn io_error(&self) -> Option<&io::Error> {
         self.source
             .as_ref()
             .and_then(|s| s.downcast_ref::<io::Error>())
-            .map(io::Error::kind)
+    }
+
+    /// Turns this error into the underlying [`io::Error`], when the cause is one; otherwise
+    /// gives the error back.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` when the cause is not an [`io::Error`].
+    pub fn into_io_error(self) -> std::result::Result<io::Error, Self> {
+        if self.io_error().is_none() {
+            return Err(self);
+        }
+        match self.source.map(|s| s.downcast::<io::Error>()) {
+            Some(Ok(err)) => Ok(*err),
+            // Checked above; rebuilt so the branch needs no panic.
+            Some(Err(source)) => Err(Error {
+                kind: self.kind,
+                message: self.message,
+                path: self.path,
+                source: Some(source),
+            }),
+            None => Err(Error {
+                kind: self.kind,
+                message: self.message,
+                path: self.path,
+                source: None,
+            }),
+        }
+    }
+}
+
+/// Adds what dirkv was doing and on which path to an [`io::Error`] (the style of tempfile's
+/// `IoResultExt`): `fs::remove_file(&p).ctx("cannot remove entry", &p)?`.
+pub(crate) trait IoResultExt<T> {
+    /// The error becomes an [`ErrorKind::Io`] error saying `doing`, naming `path`, with the
+    /// `io::Error` as its source.
+    fn ctx(self, doing: &'static str, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoResultExt<T> for io::Result<T> {
+    fn ctx(self, doing: &'static str, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| Error::io(doing, path.as_ref(), e))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
+        if matches!(self.kind, ErrorKind::Encode | ErrorKind::Decode)
+            && let Some(source) = &self.source
+        {
+            write!(f, " ({source})")?;
+        }
         if let Some(path) = &self.path {
             write!(f, ": {}", path.display())?;
         }
@@ -174,9 +230,9 @@ impl std::error::Error for Error {
 
 impl From<io::Error> for Error {
     /// An I/O error from outside dirkv (kind [`ErrorKind::Io`], no path), so that `?` works
-    /// in functions that mix `std::io` and dirkv calls.
+    /// in functions that mix `std::io` and dirkv calls. `Display` keeps the cause's message.
     fn from(err: io::Error) -> Error {
-        Error::new(ErrorKind::Io, "I/O error").with_source(err)
+        Error::new(ErrorKind::Io, format!("I/O error: {err}")).with_source(err)
     }
 }
 
@@ -213,6 +269,36 @@ mod tests {
         assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("denied"));
         let back: io::Error = e.into();
         assert_eq!(back.kind(), io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn decode_errors_show_their_cause_and_io_errors_convert() {
+        let cause = io::Error::other("missing field `name`");
+        let e = Error::new(ErrorKind::Decode, "cannot decode the value of key \"home\"")
+            .with_path("/s/ab/x.dkv")
+            .with_source(cause);
+        assert_eq!(
+            e.to_string(),
+            "cannot decode the value of key \"home\" (missing field `name`): /s/ab/x.dkv"
+        );
+        let e: Error = io::Error::new(io::ErrorKind::StorageFull, "disk full").into();
+        assert_eq!(e.to_string(), "I/O error: disk full");
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::StorageFull)
+        );
+        assert_eq!(
+            e.into_io_error().map(|e| e.kind()).ok(),
+            Some(io::ErrorKind::StorageFull)
+        );
+        let plain = Error::new(ErrorKind::Corrupt, "bad");
+        assert!(plain.into_io_error().is_err());
+        let r: io::Result<()> = Err(io::Error::from(io::ErrorKind::NotFound));
+        let e = r.ctx("cannot open", "/x").unwrap_err();
+        assert_eq!(
+            (e.kind(), e.to_string()),
+            (ErrorKind::Io, "cannot open: /x".to_owned())
+        );
     }
 
     #[test]

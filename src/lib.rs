@@ -35,10 +35,11 @@
 //! [`Clock`], a value cache with its [`CacheMode`], a background sync interval),
 //! [`Error`] with [`ErrorKind`], the [`Key`]/[`OwnedKey`] traits with
 //! [`SerdeKey`] for any serde key, and [`Codec`] with [`MsgPack`], [`Raw`] and (feature
-//! `json`) `Json`. [`RawStore`] opens any store without its types (key bytes in, value
-//! bytes out), for tools such as the `dirkv` command; its [`RawStore::scan`] and
-//! [`RawStore::quarantine`] look at and repair a store folder, and [`StoreFolder`] reads a
-//! store's manifest and scans it without opening it (no lock, no key).
+//! `json`) `Json`. [`RawStore`] is the same store without its types (key bytes in, value
+//! bytes out), for tools such as the `dirkv` command and other languages; its
+//! [`RawStore::scan`] and [`RawStore::quarantine`] look at and repair a store folder, and
+//! [`StoreFolder`] reads a store's manifest and scans it without opening it (no lock, no
+//! key). [`format`](mod@format) is the on-disk format as pure functions.
 //!
 //! Cargo features, all off by default so the default build stays small:
 //!
@@ -49,54 +50,67 @@
 //!   (`Options::encryption` with an `EncryptionKey`; RustCrypto crates, Argon2id for
 //!   passphrases).
 //! - `cli`: the `dirkv` command (with `compression` and `encryption`).
+//!
+//! # Architecture
+//!
+//! The crate is built in layers; each uses only the layers above it in this list, and no
+//! module imports one that imports it back.
+//!
+//! ```text
+//! lib.rs, error.rs, clock.rs, parallel.rs   crate docs and re-exports; the one Error
+//!                                           (with its IoResultExt context helper);
+//!                                           time; running a batch's steps in threads
+//! format/   pure, no I/O: the entry header and checksum, the manifest and the one check
+//!           of names written into it, the names of a store's files (hash -> shard/file),
+//!           the one table of key encodings, times as text
+//! fs/       the only code that touches the local file system, all through the store
+//!           folder's open handle: platform calls (rustix), the folder and its shard
+//!           handles, bounded reads, the one write recipe, the lock and a writer's marker,
+//!           the one shard walker, the temp sweep, probing/creating/destroying a folder
+//! seal/     value transforms between codec bytes and an entry: compression, encryption,
+//!           the name hash
+//! engine/   the non-generic store over a storage trait (the local file system first):
+//!           settings, open modes, reads, writes and read-modify-writes, batches, the one
+//!           listing loop, background flush, expiry and eviction, the value cache
+//! raw/      RawStore: the byte-level API, a thin handle on the engine; the one metadata
+//!           type
+//! store/    Store<K, V, C>: a RawStore plus key and value encoding; Options, iterators,
+//!           keys, codecs
+//! repair/   scan, quarantine, verify, restore (StoreFolder), through the folder's handle
+//! bin/dirkv/  the command-line tool (feature `cli`), on the public API only
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod atomic;
-mod cache;
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
 mod clock;
-mod codec;
-mod compress;
-mod crypto;
 mod engine;
-#[doc(hidden)]
-pub mod entry;
 mod error;
-mod expiry;
-mod flush;
-mod inspect;
-mod iter;
-mod key;
-#[doc(hidden)]
-pub mod layout;
-mod lock;
-mod open;
-mod options;
-mod policy;
+pub mod format;
+mod fs;
+mod parallel;
 mod raw;
-mod read;
+mod repair;
+mod seal;
 mod store;
-mod sys;
 
-pub use cache::{CacheMode, CacheStats};
 pub use clock::{Clock, ManualClock, SystemClock};
-#[cfg(feature = "json")]
-pub use codec::Json;
-pub use codec::{Codec, MsgPack, Raw};
-#[cfg(feature = "encryption")]
-pub use crypto::EncryptionKey;
+pub use engine::cache::{CacheMode, CacheStats};
+pub use engine::expiry::Eviction;
 pub use error::{BoxError, Error, ErrorKind, Result};
-pub use expiry::{EntryMeta, Eviction};
-pub use inspect::{FileType, ItemKind, Quarantine, Scan, ScanItem, StoreFolder};
-pub use iter::{Iter, Keys, Values};
-pub use key::{Key, OwnedKey, SerdeKey};
-pub use options::{Durability, Exists, Options};
-pub use raw::{Access, EntryInfo, RawEntries, RawEntry, RawStore};
-pub use store::Store;
+pub use raw::{Access, EntryInfo, EntryMeta, RawEntries, RawEntry, RawStore};
+pub use repair::{FileType, ItemKind, Quarantine, Scan, ScanItem, StoreFolder};
+#[cfg(feature = "encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+pub use seal::crypto::EncryptionKey;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+pub use store::codec::Json;
+pub use store::codec::{Codec, MsgPack, Raw};
+pub use store::key::{Key, OwnedKey, SerdeKey};
+pub use store::options::{Durability, Exists, Options};
+pub use store::{Iter, Keys, Store, Values};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -423,8 +423,16 @@ fn open_modes() {
         ErrorKind::NotAStore
     );
 
-    // Missing path with missing parents: created.
+    // Missing path with missing parents: refused, naming the missing parent, and nothing
+    // is created (a typo in a mount path must not make a store somewhere unexpected).
     let deep = dir.path().join("a/b/c");
+    for mode in [Exists::OpenOrCreate, Exists::Error, Exists::Replace] {
+        let err = Pages::open(&deep, mode).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+        assert_eq!(err.path(), Some(dir.path().join("a/b").as_path()), "{err}");
+        assert!(!dir.path().join("a").exists());
+    }
+    fs::create_dir_all(dir.path().join("a/b")).unwrap();
     Pages::open(&deep, Exists::OpenOrCreate).unwrap();
     assert!(deep.join("DIRKV").is_file());
 }

@@ -43,6 +43,7 @@ fn assert_codec_mismatch(err: dirkv::Error, found: &str, wanted: &str) {
 #[test]
 fn each_codec_round_trips_through_reopen_and_is_named_in_the_manifest() {
     let (_d, path) = store_dir();
+    std::fs::create_dir(&path).unwrap();
     {
         let s: Store<String, Page> = Store::open(path.join("m"), Exists::OpenOrCreate).unwrap();
         s.set("a", &page(3)).unwrap();

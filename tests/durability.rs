@@ -44,9 +44,26 @@ impl Call {
         Some(&self.args[start + 1..start + end])
     }
 
-    /// The quoted strings among the arguments (paths of rename, unlink, openat).
-    fn strings(&self) -> Vec<&str> {
-        self.args.split('"').skip(1).step_by(2).collect()
+    /// The paths among the arguments (of rename, unlink, openat): each quoted string,
+    /// joined to the folder of the descriptor argument before it (`4</s/ab>, "x.dkv"` is
+    /// `/s/ab/x.dkv`), as the `*at` calls resolve them.
+    fn strings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut dir: Option<String> = None;
+        for arg in split_args(&self.args) {
+            if let Some(quoted) = arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                match dir.take() {
+                    Some(d) if !quoted.starts_with('/') => out.push(format!("{d}/{quoted}")),
+                    _ => out.push(quoted.to_owned()),
+                }
+            } else {
+                dir = arg
+                    .split_once('<')
+                    .and_then(|(_, rest)| rest.strip_suffix('>'))
+                    .map(str::to_owned);
+            }
+        }
+        out
     }
 
     fn is_sync(&self) -> bool {
@@ -64,6 +81,29 @@ impl Call {
                 .trim_start()
                 .starts_with(|c: char| c.is_ascii_digit())
     }
+}
+
+/// Splits strace's argument text at the commas between arguments (not inside quotes or
+/// `<...>` descriptor paths).
+fn split_args(args: &str) -> Vec<&str> {
+    let (mut parts, mut start, mut quoted, mut angle, mut escaped) =
+        (Vec::new(), 0, false, 0, false);
+    for (i, c) in args.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle += 1,
+            '>' if !quoted && angle > 0 => angle -= 1,
+            ',' if !quoted && angle == 0 => {
+                parts.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(args[start..].trim());
+    parts
 }
 
 /// Parses `strace -f -y` output, joining calls split into "unfinished" and "resumed".
@@ -269,7 +309,7 @@ fn check_one_write(calls: &[Call], entry: &Path) -> (usize, usize, usize) {
     let entry_s = entry.display().to_string();
     let dir = parent_of(entry);
     let rename = position(calls, "rename onto the entry", |c| {
-        c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s.as_str())
+        c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s)
     });
     let temp = calls[rename].strings()[0].to_owned();
     assert!(
@@ -336,9 +376,7 @@ fn durable_update_holds_the_lock_from_read_to_rename() {
     let entry = store.path_of("alpha").display().to_string();
     let (sync, rename, dir_sync) = check_one_write(update, &store.path_of("alpha"));
     let read = position(update, "read of the old value", |c| {
-        c.name == "openat"
-            && c.strings().first() == Some(&entry.as_str())
-            && !c.args.contains("O_CREAT")
+        c.name == "openat" && c.strings().first() == Some(&entry) && !c.args.contains("O_CREAT")
     });
     let (ex, un) = (lock_calls(update, "LOCK_EX"), lock_calls(update, "LOCK_UN"));
     assert_eq!(
@@ -368,7 +406,7 @@ fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
         let entry = store.path_of(k);
         let entry_s = entry.display().to_string();
         let rename = position(batch, "rename onto the entry", |c| {
-            c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s.as_str())
+            c.is_rename() && c.ok() && c.strings().last() == Some(&entry_s)
         });
         let temp = batch[rename].strings()[0].to_owned();
         let sync = position(batch, "sync of the temp file", |c| {
@@ -408,7 +446,7 @@ fn durable_remove_syncs_the_folder_after_the_unlink() {
     let remove = between(&calls, "remove");
     let entry = store.path_of("alpha").display().to_string();
     let unlink = position(remove, "unlink of the entry", |c| {
-        c.name.starts_with("unlink") && c.strings().last() == Some(&entry.as_str())
+        c.name.starts_with("unlink") && c.strings().last() == Some(&entry)
     });
     let dir = parent_of(&store.path_of("alpha"));
     let dir_sync = position(remove, "sync of the folder", |c| {
@@ -489,7 +527,7 @@ fn child_traced_open() {
 fn synced_before_manifest(calls: &[Call], root: &Path, folders: &[PathBuf]) -> usize {
     let manifest = root.join("DIRKV").display().to_string();
     let rename = position(calls, "rename of the manifest", |c| {
-        c.is_rename() && c.strings().last() == Some(&manifest.as_str())
+        c.is_rename() && c.strings().last() == Some(&manifest)
     });
     for dir in folders {
         let d = dir.display().to_string();
@@ -520,7 +558,7 @@ fn durable_creation_syncs_every_folder_before_the_manifest() {
         &dir.path().join("strace.log"),
     );
     let mut folders: Vec<PathBuf> = (0..=255u8)
-        .map(|i| path.join(dirkv::layout::shard_name(i)))
+        .map(|i| path.join(dirkv::format::names::shard_name(i)))
         .collect();
     folders.push(path.join("tmp"));
     let rename = synced_before_manifest(&calls, &path, &folders);
@@ -591,7 +629,7 @@ fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
         // Old entries must not come back under the new manifest after a power cut: every
         // folder an entry was removed from is synced before the new manifest's rename.
         let folders: Vec<PathBuf> = (0..=255u8)
-            .map(|i| path.join(dirkv::layout::shard_name(i)))
+            .map(|i| path.join(dirkv::format::names::shard_name(i)))
             .collect();
         synced_before_manifest(&calls, &path, &folders);
     }

@@ -3,7 +3,7 @@
 //! to the same entry (byte for byte when the header has this version's length).
 #![no_main]
 
-use dirkv::entry::{self, Damage};
+use dirkv::format::entry::{self, Damage};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! that parses back to the same manifest.
 #![no_main]
 
-use dirkv::layout::Manifest;
+use dirkv::format::manifest::Manifest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,0 @@
-//! The `dirkv` command.
-
-fn main() -> std::process::ExitCode {
-    dirkv::cli::main()
-}

@@ -1,0 +1,366 @@
+//! `init`, `ls`, `get`, `set`, `rm`, `path`, `export`, `import`.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value as Json};
+
+use super::convert::{self, key_json, key_text, value_json};
+use super::{CmdResult, Fail, Progress, chain, open, stdout, unlock, warn};
+use dirkv::format::time::utc_text;
+use dirkv::{Access, Durability, RawEntry, RawStore};
+
+/// Entries written per batch by `import`.
+const IMPORT_BATCH: usize = 1024;
+
+pub(crate) fn init(dir: &Path, key_type: &str, codec: &str, encrypt: bool) -> CmdResult {
+    if encrypt {
+        return unlock::create_encrypted(dir, key_type, codec);
+    }
+    let unused = unlock::vars_set();
+    if !unused.is_empty() {
+        warn(&format!(
+            "note: {} {} set, but without --encrypt the new store is not encrypted",
+            unused.join(" and "),
+            if unused.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    RawStore::create(dir, key_type, codec)?;
+    Ok(())
+}
+
+fn time_text(ms: u64) -> String {
+    format!("{}Z", utc_text(ms))
+}
+
+pub(crate) fn ls(dir: &Path, long: bool, json: bool) -> CmdResult {
+    let store = open(dir, Access::ReadOnly)?;
+    let encoding = store.key_encoding().to_owned();
+    let progress = Progress::shards("listing", true);
+    let mut out = stdout();
+    let mut failed = 0u64;
+    for item in store.keys() {
+        let entry = match item {
+            Ok(entry) => entry,
+            Err(err) => {
+                progress.suspend(|| warn(&chain(&err)));
+                failed += 1;
+                continue;
+            }
+        };
+        progress.at(&entry.path);
+        if json {
+            let mut line = Map::new();
+            line.insert("key".into(), key_json(&encoding, &entry.key));
+            if long {
+                add_long_fields(&mut line, &entry);
+            }
+            serde_json::to_writer(&mut out, &line).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+        } else if long {
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}",
+                key_text(&encoding, &entry.key),
+                entry.info.file_len,
+                time_text(entry.info.modified_ms),
+                entry.path.display()
+            )?;
+        } else {
+            writeln!(out, "{}", key_text(&encoding, &entry.key))?;
+        }
+    }
+    out.flush()?;
+    progress.finish();
+    if failed > 0 {
+        return Err(Fail::error(format!("{failed} entries could not be read")));
+    }
+    Ok(())
+}
+
+fn add_long_fields(line: &mut Map<String, Json>, entry: &RawEntry) {
+    line.insert("size".into(), entry.info.file_len.into());
+    line.insert("modified".into(), time_text(entry.info.modified_ms).into());
+    if let Some(expires) = entry.info.expires_ms {
+        line.insert("expires".into(), time_text(expires).into());
+    }
+    line.insert(
+        "path".into(),
+        entry.path.to_string_lossy().into_owned().into(),
+    );
+}
+
+fn key_arg(store: &RawStore, arg: &OsStr, hex: bool) -> Result<Vec<u8>, Fail> {
+    convert::key_from_arg(store, arg, hex).map_err(Fail::usage)
+}
+
+pub(crate) fn get(dir: &Path, key: &OsStr, hex: bool, raw: bool, pretty: bool) -> CmdResult {
+    let store = open(dir, Access::ReadOnly)?;
+    let key_bytes = key_arg(&store, key, hex)?;
+    let Some(entry) = store.get(&key_bytes)? else {
+        return Err(Fail::missing(format!(
+            "no such key: {}",
+            key.to_string_lossy()
+        )));
+    };
+    let value = entry.value.unwrap_or_default();
+    let mut out = stdout();
+    if raw {
+        out.write_all(&value)?;
+    } else {
+        let json = value_json(store.codec(), &value).map_err(|m| {
+            Fail::error(format!(
+                "cannot show the value as JSON ({m}); try --raw: {}",
+                entry.path.display()
+            ))
+        })?;
+        let text = if pretty {
+            serde_json::to_string_pretty(&json)
+        } else {
+            serde_json::to_string(&json)
+        }
+        .map_err(|e| Fail::error(e.to_string()))?;
+        writeln!(out, "{text}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub(crate) fn set(dir: &Path, key: &OsStr, value: &OsStr, hex: bool, raw: bool) -> CmdResult {
+    let store = open(dir, Access::ReadWrite)?;
+    let key_bytes = key_arg(&store, key, hex)?;
+    let input = if value == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| Fail::error(format!("cannot read standard input: {e}")))?;
+        buf
+    } else {
+        value.as_encoded_bytes().to_vec()
+    };
+    let bytes = if raw {
+        input
+    } else {
+        let json: Json = serde_json::from_slice(&input)
+            .map_err(|e| Fail::usage(format!("the value is not JSON: {e}")))?;
+        convert::value_from_json(store.codec(), &json).map_err(Fail::usage)?
+    };
+    store.set(&key_bytes, &bytes)?;
+    Ok(())
+}
+
+pub(crate) fn rm(dir: &Path, keys: &[std::ffi::OsString], hex: bool, force: bool) -> CmdResult {
+    let store = open(dir, Access::ReadWrite)?;
+    let parsed = keys
+        .iter()
+        .map(|k| key_arg(&store, k, hex))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut missing = 0;
+    for (arg, key) in keys.iter().zip(&parsed) {
+        if !store.remove(key)? && !force {
+            warn(&format!("no such key: {}", arg.to_string_lossy()));
+            missing += 1;
+        }
+    }
+    if missing > 0 {
+        return Err(Fail::quiet(super::MISSING));
+    }
+    Ok(())
+}
+
+pub(crate) fn path(dir: &Path, key: &OsStr, hex: bool) -> CmdResult {
+    let store = open(dir, Access::ReadOnly)?;
+    let key_bytes = key_arg(&store, key, hex)?;
+    let mut out = stdout();
+    writeln!(out, "{}", store.path_of(&key_bytes).display())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One export line: `{"key":…,"value":…}`.
+fn export_line(store: &RawStore, entry: &RawEntry) -> Result<Json, String> {
+    let value = entry.value.as_deref().unwrap_or_default();
+    let mut line = Map::new();
+    line.insert("key".into(), key_json(store.key_encoding(), &entry.key));
+    line.insert("value".into(), value_json(store.codec(), value)?);
+    Ok(Json::Object(line))
+}
+
+pub(crate) fn export(dir: &Path, out_path: Option<&Path>) -> CmdResult {
+    let store = open(dir, Access::ReadOnly)?;
+    let progress = Progress::shards("exporting", out_path.is_none());
+    let file_err = |path: &Path, e: io::Error| {
+        Fail::error(format!(
+            "cannot write the export file: {}: {e}",
+            path.display()
+        ))
+    };
+    // A file is written beside its final name and renamed into place when complete.
+    let (mut out, temp): (Box<dyn Write>, _) = match out_path {
+        None => (Box::new(stdout()), None),
+        Some(path) => {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let temp = tempfile::Builder::new()
+                .prefix(".dirkv-export-")
+                .tempfile_in(parent)
+                .map_err(|e| file_err(path, e))?;
+            let file = temp.reopen().map_err(|e| file_err(path, e))?;
+            (
+                Box::new(io::BufWriter::with_capacity(64 * 1024, file)),
+                Some((temp, path)),
+            )
+        }
+    };
+    let write_err = |e: io::Error| match &temp {
+        Some((_, path)) => file_err(path, e),
+        None => Fail::from(e),
+    };
+    let mut failed = 0u64;
+    for item in store.entries() {
+        let line = item.and_then(|entry| {
+            progress.at(&entry.path);
+            export_line(&store, &entry).map_err(|m| {
+                dirkv::Error::new(
+                    dirkv::ErrorKind::Decode,
+                    format!("cannot export the value as JSON ({m})"),
+                )
+                .with_path(&entry.path)
+            })
+        });
+        match line {
+            Ok(line) => {
+                serde_json::to_writer(&mut out, &line)
+                    .map_err(io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(write_err)?;
+            }
+            Err(err) => {
+                progress.suspend(|| warn(&chain(&err)));
+                failed += 1;
+            }
+        }
+    }
+    out.flush().map_err(write_err)?;
+    drop(out);
+    progress.finish();
+    if let Some((temp, path)) = temp {
+        temp.as_file().sync_all().map_err(|e| file_err(path, e))?;
+        temp.persist(path).map_err(|e| file_err(path, e.error))?;
+    }
+    if failed > 0 {
+        return Err(Fail::error(format!(
+            "{failed} entries could not be exported (the others were)"
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    #[serde(borrow)]
+    key: &'a RawValue,
+    #[serde(borrow)]
+    value: &'a RawValue,
+}
+
+/// Parses one import line into key and value bytes.
+fn import_line(store: &RawStore, text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let line: Line<'_> = serde_json::from_str(text)
+        .map_err(|e| format!("not a {{\"key\":…,\"value\":…}} line: {e}"))?;
+    let key = convert::key_from_json(store, line.key.get()).map_err(|m| format!("key: {m}"))?;
+    let value: Json = serde_json::from_str(line.value.get()).map_err(|e| e.to_string())?;
+    let value =
+        convert::value_from_json(store.codec(), &value).map_err(|m| format!("value: {m}"))?;
+    store
+        .check_value(&value)
+        .map_err(|e| format!("value: {e}"))?;
+    Ok((key, value))
+}
+
+/// Writes the batch through the library and empties it.
+fn write_batch(store: &RawStore, batch: &mut Vec<(Vec<u8>, Vec<u8>)>) -> CmdResult {
+    store.set_many(batch.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
+    batch.clear();
+    Ok(())
+}
+
+pub(crate) fn import(dir: &Path, input: Option<&Path>, no_sync: bool) -> CmdResult {
+    let mut store = open(dir, Access::ReadWrite)?;
+    if no_sync {
+        store = store.with_durability(Durability::Fast);
+    }
+    let (mut reader, name, len): (Box<dyn BufRead>, String, Option<u64>) = match input {
+        None => (
+            Box::new(BufReader::new(io::stdin().lock())),
+            "standard input".into(),
+            None,
+        ),
+        Some(path) => {
+            let file = File::open(path).map_err(|e| {
+                Fail::error(format!("cannot open the input: {}: {e}", path.display()))
+            })?;
+            let len = file.metadata().ok().map(|m| m.len());
+            (
+                Box::new(BufReader::with_capacity(64 * 1024, file)),
+                path.display().to_string(),
+                len,
+            )
+        }
+    };
+    let progress = Progress::bytes("importing", len);
+    let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(IMPORT_BATCH);
+    let mut text = String::new();
+    let mut number = 0u64;
+    // On a bad line, the lines before it are written, and nothing after it.
+    let stop = |store: &RawStore, batch: &mut Vec<(Vec<u8>, Vec<u8>)>, fail: Fail| -> CmdResult {
+        progress.finish();
+        write_batch(store, batch)?;
+        Err(fail)
+    };
+    loop {
+        text.clear();
+        let read = match reader.read_line(&mut text) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                let fail = Fail::usage(format!("{name}:{}: not UTF-8 text", number + 1));
+                return stop(&store, &mut batch, fail);
+            }
+            Err(e) => {
+                let fail = Fail::error(format!("cannot read {name}: {e}"));
+                return stop(&store, &mut batch, fail);
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        progress.add(read as u64);
+        if text.trim().is_empty() {
+            continue;
+        }
+        match import_line(&store, &text) {
+            Ok(pair) => batch.push(pair),
+            Err(m) => {
+                let fail = Fail::usage(format!(
+                    "{name}:{number}: {m} (the lines before it were imported)"
+                ));
+                return stop(&store, &mut batch, fail);
+            }
+        }
+        if batch.len() >= IMPORT_BATCH {
+            write_batch(&store, &mut batch)?;
+        }
+    }
+    write_batch(&store, &mut batch)?;
+    progress.finish();
+    Ok(())
+}

@@ -1,0 +1,567 @@
+//! The value cache: decoded values of recently used keys, bounded by a count of entries and
+//! a count of bytes. Off by default; see [`Options::cache`](crate::Options::cache).
+//!
+//! # What is cached
+//!
+//! Decoded values, type-erased as `Arc<dyn Any + Send + Sync>`: a hit costs no system call
+//! (trusted mode) or one `stat` (validated mode), and no decoding, only a clone of the value.
+//! A cache of the encoded bytes would still pay the codec on every hit, which for
+//! MessagePack is most of the cost of a small get. The store keeps the typed functions that
+//! put a `V` in and take a clone out (`ValueFns`), made where `V: Clone` is known, so the
+//! plain `get` needs no extra bound.
+//!
+//! # Validated mode: why one `stat` is enough
+//!
+//! Each cached value remembers the identity of the file it was read from: device, inode,
+//! size, modification and change times in nanoseconds, taken with `fstat` on the very
+//! descriptor the bytes were read from, right after reading (and after the access time is
+//! recorded, when the store tracks access, since that changes the ctime). A hit `stat`s the
+//! entry's path and trusts the value only when all of them still match.
+//!
+//! - dirkv never changes an entry file in place: every write renames a new file over it,
+//!   which gives the path a new inode and sets its change time (ctime) to the time of the
+//!   rename. Tools that change a file in place (`echo >`, an editor, `touch -d`) update the
+//!   ctime too, and no program can set a ctime back.
+//! - Inode numbers are reused after a file is freed, and file systems take times from a
+//!   clock that ticks in steps (a jiffy, 1 to 10 ms, on ext4; a second or two on some
+//!   others), so a rewrite within one tick, of the same size, that happened to reuse the
+//!   inode number, would look unchanged. That is why a value is only cached once its file's
+//!   ctime is more than [`settle_window`] old (50 ms on file systems with sub-second times,
+//!   3 s on the others): any later change is stamped at least one tick later, so its
+//!   ctime differs. A file changed more recently is read from disk on every get until it
+//!   has settled (the "racy git" rule).
+//! - A file unlinked while it was being read (link count 0) is not cached.
+//!
+//! Residual risks: another program rewriting the file *in place* (same inode) in the few
+//! microseconds between dirkv's read and its `fstat` (dirkv itself never writes in place);
+//! the system clock stepped backwards by more than the window between the caching and a
+//! rewrite that also reuses the inode, the size and the very same nanosecond times;
+//! network file systems whose `stat` answers from an attribute cache (NFS sees
+//! another machine's write only after `acregmax`, 60 s by default); platforms without inode
+//! numbers (off Unix, validated mode never caches).
+//!
+//! # Trusted mode
+//!
+//! No `stat`: the caller promises that only this process writes the store. Writes through
+//! this store update the cache; writes by other processes are not seen until the value is
+//! evicted.
+//!
+//! # Expiry, access times, eviction
+//!
+//! A cached value keeps its entry's expiry time and is never returned once the store's
+//! clock passes it. A hit does not touch the file, so with `track_access` the entry's
+//! access time records only the reads that missed the cache. Eviction and
+//! `purge_expired` remove files by name, not by key, so they empty the cache.
+//!
+//! # Concurrency and eviction
+//!
+//! The cache is split into up to 16 shards, each behind its own `RwLock`: a hit takes a
+//! read lock, so readers never wait for each other, and clones the value under it. A key
+//! is hashed once, with std's SipHash under a per-cache random key (so keys chosen by an
+//! attacker cannot pile up in one bucket); that hash picks the shard and is the key of the
+//! shard's table, whose entries keep their key bytes to compare. Two keys with the same
+//! 64-bit hash cannot both be cached: the later one replaces the earlier. Eviction is CLOCK (second chance): a hit
+//! sets a flag, eviction sweeps a hand over the shard's entries and removes the first one
+//! whose flag is clear, clearing flags as it goes. Each shard has its share of both bounds,
+//! so the totals hold.
+//!
+//! Each shard counts its writes (an epoch). A get that misses notes the epoch before it
+//! reads the file and only caches what it read if no write touched the shard meanwhile, so
+//! a slow reader can never put back a value that a write has just replaced.
+
+mod shard;
+
+use std::any::Any;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, SystemTime};
+
+use shard::Shard;
+
+use super::storage::{Hash, Version};
+use crate::fs::sys::FileId;
+
+/// A cached decoded value.
+pub(crate) type CachedValue = Arc<dyn Any + Send + Sync>;
+
+/// How far the cache trusts itself; see [`Options::cache_mode`](crate::Options::cache_mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CacheMode {
+    /// The default: before a cached value is returned, one `stat` of its entry file checks
+    /// that the file is still the one the value was read from (device, inode, size,
+    /// modification and change times), so a write by another process is seen by the next
+    /// `get`. A value whose file changed less than a moment ago (50 ms on file systems
+    /// with sub-second timestamps, 3 s on others) is not cached yet: two changes within one
+    /// tick of the file system's clock could not be told apart.
+    #[default]
+    Validated,
+    /// No `stat`: a hit costs no system call at all. Use it only when this process is the
+    /// only writer of the store. Its own writes and removals update the cache; writes by
+    /// other processes are **not** seen until the value is evicted.
+    Trusted,
+}
+
+/// The typed side of the cache: how a `V` goes in and a clone comes out. Made where
+/// `V: Clone + Send + Sync + 'static` is known ([`Options::cache`](crate::Options::cache)),
+/// kept by the store as plain function pointers, so `get` itself needs no such bound.
+pub(crate) struct ValueFns<V> {
+    /// A decoded value, moved into the cache.
+    pub wrap: fn(V) -> CachedValue,
+    /// A clone of a value just written (trusted mode).
+    pub wrap_ref: fn(&V) -> CachedValue,
+    /// A clone of a cached value.
+    pub unwrap: fn(&CachedValue) -> Option<V>,
+}
+
+impl<V: Clone + Send + Sync + 'static> ValueFns<V> {
+    pub(crate) fn new() -> Self {
+        ValueFns {
+            wrap: |v| Arc::new(v),
+            wrap_ref: |v| Arc::new(v.clone()),
+            unwrap: |c| c.downcast_ref::<V>().cloned(),
+        }
+    }
+}
+
+impl<V> Clone for ValueFns<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for ValueFns<V> {}
+
+impl<V> std::fmt::Debug for ValueFns<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValueFns")
+    }
+}
+
+/// The cache's bounds and mode, as given to the options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CacheSettings {
+    pub max_entries: usize,
+    pub max_bytes: usize,
+    pub mode: CacheMode,
+}
+
+/// What the value cache holds and how it has done, from [`Store::cache_stats`](crate::Store::cache_stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Values held now.
+    pub entries: usize,
+    /// Bytes charged for them now (see [`Options::cache`](crate::Options::cache)).
+    pub bytes: usize,
+    /// Gets answered from the cache since the store was opened.
+    pub hits: u64,
+    /// Gets that had to read the file (including those that found no value).
+    pub misses: u64,
+}
+
+/// Fewest entries per shard before the cache is split further.
+const ENTRIES_PER_SHARD: usize = 256;
+
+/// Most shards.
+const MAX_SHARDS: usize = 16;
+
+/// Whether the file `id` describes changed long enough before `now` that any later
+/// change will get another ctime (see the module docs).
+fn settled(id: &FileId, now: SystemTime) -> bool {
+    let Ok(since_epoch) = now.duration_since(SystemTime::UNIX_EPOCH) else {
+        return false;
+    };
+    let (secs, nanos) = id.ctime;
+    let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
+        return false;
+    };
+    let Some(changed) =
+        Duration::from_secs(secs).checked_add(Duration::from_nanos(u64::from(nanos)))
+    else {
+        return false;
+    };
+    let window = settle_window(id.mtime.1 != 0 || nanos != 0);
+    since_epoch
+        .checked_sub(changed)
+        .is_some_and(|age| age > window)
+}
+
+/// How long after its last change a file's identity can be trusted: longer than one tick
+/// of the file system's clock. `fine` says whether the file system keeps sub-second times.
+pub(crate) fn settle_window(fine: bool) -> Duration {
+    if fine {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_secs(3)
+    }
+}
+
+/// Whether an entry just read at `version` may be cached in validated mode: a file that
+/// has settled, or an object (whose ETag changes with every write).
+pub(crate) fn cacheable(version: &Version, now: SystemTime) -> bool {
+    match version {
+        Version::File(id) => settled(id, now),
+        Version::Object { e_tag, version } => e_tag.is_some() || version.is_some(),
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup<R> {
+    /// What was made of a value that may be returned.
+    Hit(R),
+    /// Read the file; cache what you read with this epoch.
+    Miss(Epoch),
+}
+
+/// A shard's write count, noted before a read from disk.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Epoch(u64);
+
+/// A new value for the cache.
+pub(crate) struct Fill<'a> {
+    pub key: &'a [u8],
+    pub value: CachedValue,
+    /// The entry and the version read (validated mode; required there).
+    pub check: Option<(Hash, Version)>,
+    pub expires_ms: u64,
+    /// Length of the entry file, the bulk of what is charged.
+    pub stored_len: usize,
+}
+
+/// The value cache of one open store.
+pub(crate) struct Cache {
+    mode: CacheMode,
+    hasher: RandomState,
+    shards: Box<[(RwLock<Shard>, Counters)]>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("mode", &self.mode)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+fn read(shard: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
+    shard.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
+    shard.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `total` split into `n` parts that add up to it.
+fn share(total: usize, n: usize, i: usize) -> usize {
+    total / n + usize::from(i < total % n)
+}
+
+impl Cache {
+    pub(crate) fn new(settings: CacheSettings) -> Self {
+        let n = (settings.max_entries / ENTRIES_PER_SHARD)
+            .clamp(1, MAX_SHARDS)
+            .next_power_of_two()
+            .min(MAX_SHARDS);
+        let shards = (0..n)
+            .map(|i| {
+                let shard = Shard::new(
+                    share(settings.max_entries, n, i),
+                    share(settings.max_bytes, n, i),
+                );
+                (RwLock::new(shard), Counters::default())
+            })
+            .collect();
+        Cache {
+            mode: settings.mode,
+            hasher: RandomState::new(),
+            shards,
+        }
+    }
+
+    pub(crate) fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// Whether own writes hand their values to the cache (trusted mode).
+    pub(crate) fn caches_writes(&self) -> bool {
+        self.mode == CacheMode::Trusted
+    }
+
+    /// The key's hash and its shard.
+    fn shard(&self, key: &[u8]) -> (u64, &(RwLock<Shard>, Counters)) {
+        let hash = self.hasher.hash_one(key);
+        // The shard count is a power of two; the table uses the low bits, the shard the high.
+        let i = (hash >> 48) as usize & (self.shards.len() - 1);
+        (hash, &self.shards[i])
+    }
+
+    /// Looks `key` up and hands a found value to `out` (under the shard's read lock); in
+    /// validated mode `still` first checks that the entry is still at the version the
+    /// value was read from.
+    pub(crate) fn get<R>(
+        &self,
+        key: &[u8],
+        now_ms: impl Fn() -> u64,
+        still: impl Fn(&Hash, &Version) -> bool,
+        out: impl FnOnce(&CachedValue) -> R,
+    ) -> Lookup<R> {
+        let (hash, (lock, counters)) = self.shard(key);
+        let shard = read(lock);
+        let hit = shard.find(hash, key).and_then(|slot| {
+            if slot.expires_ms != 0 && now_ms() >= slot.expires_ms {
+                return None;
+            }
+            if let Some((hash, version)) = &slot.check {
+                if !still(hash, version) {
+                    return None;
+                }
+            } else if self.mode == CacheMode::Validated {
+                return None;
+            }
+            if !slot.referenced.load(Ordering::Relaxed) {
+                slot.referenced.store(true, Ordering::Relaxed);
+            }
+            Some(slot)
+        });
+        match hit {
+            Some(slot) => {
+                counters.hits.fetch_add(1, Ordering::Relaxed);
+                Lookup::Hit(out(&slot.value))
+            }
+            None => {
+                counters.misses.fetch_add(1, Ordering::Relaxed);
+                Lookup::Miss(Epoch(shard.epoch))
+            }
+        }
+    }
+
+    /// Caches a value read from disk, unless a write touched its shard since `epoch` was
+    /// noted (then what was read may already be old).
+    pub(crate) fn fill(&self, fill: Fill<'_>, epoch: Epoch) {
+        let (hash, (lock, _)) = self.shard(fill.key);
+        let mut shard = write(lock);
+        if shard.epoch != epoch.0 {
+            return;
+        }
+        if self.mode == CacheMode::Validated && fill.check.is_none() {
+            // Not cacheable yet (changed too recently): drop what an older read left.
+            shard.remove(hash);
+            return;
+        }
+        shard.put(hash, fill);
+    }
+
+    /// After this store wrote `key`: remember `value` (trusted mode) or forget the key.
+    /// Called under the store lock, so the cache follows the order of the writes.
+    pub(crate) fn written(&self, fill: Fill<'_>) {
+        let (hash, (lock, _)) = self.shard(fill.key);
+        let mut shard = write(lock);
+        shard.epoch += 1;
+        if self.mode == CacheMode::Trusted {
+            shard.put(hash, fill);
+        } else {
+            shard.remove(hash);
+        }
+    }
+
+    /// Forgets `key` (removed, or its new value is not known).
+    pub(crate) fn forget(&self, key: &[u8]) {
+        let (hash, (lock, _)) = self.shard(key);
+        let mut shard = write(lock);
+        shard.epoch += 1;
+        shard.remove(hash);
+    }
+
+    /// Drops `key`'s value if there is one, without counting a write: its file was found
+    /// missing, so the value is old, and reads in flight may still cache theirs (a
+    /// validated one is checked anyway).
+    pub(crate) fn discard(&self, key: &[u8]) {
+        let (hash, (lock, _)) = self.shard(key);
+        if read(lock).map.contains_key(&hash) {
+            write(lock).remove(hash);
+        }
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&self) {
+        for (lock, _) in self.shards.iter() {
+            let mut shard = write(lock);
+            shard.epoch += 1;
+            shard.map.clear();
+            shard.slots.clear();
+            shard.hand = 0;
+            shard.bytes = 0;
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for (lock, counters) in self.shards.iter() {
+            let shard = read(lock);
+            stats.entries += shard.slots.len();
+            stats.bytes += shard.bytes;
+            stats.hits += counters.hits.load(Ordering::Relaxed);
+            stats.misses += counters.misses.load(Ordering::Relaxed);
+        }
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(key: &[u8], v: u32, len: usize) -> Fill<'_> {
+        Fill {
+            key,
+            value: Arc::new(v),
+            check: None,
+            expires_ms: 0,
+            stored_len: len,
+        }
+    }
+
+    fn trusted(entries: usize, bytes: usize) -> Cache {
+        Cache::new(CacheSettings {
+            max_entries: entries,
+            max_bytes: bytes,
+            mode: CacheMode::Trusted,
+        })
+    }
+
+    fn value_at(c: &Cache, key: &[u8], now: u64) -> Option<u32> {
+        match c.get(
+            key,
+            || now,
+            |_, _| true,
+            |v| v.downcast_ref::<u32>().copied(),
+        ) {
+            Lookup::Hit(v) => v,
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    fn value(c: &Cache, key: &[u8]) -> Option<u32> {
+        value_at(c, key, 0)
+    }
+
+    fn miss(c: &Cache, key: &[u8]) -> Epoch {
+        match c.get(key, || 0, |_, _| true, |_| ()) {
+            Lookup::Hit(()) => panic!("hit"),
+            Lookup::Miss(epoch) => epoch,
+        }
+    }
+
+    #[test]
+    fn bounds_hold_for_entries_and_bytes() {
+        for (entries, bytes) in [(1, 1 << 20), (7, 1 << 20), (5000, 1 << 20), (1000, 5000)] {
+            let c = trusted(entries, bytes);
+            for i in 0..20_000u32 {
+                let key = i.to_le_bytes();
+                c.written(fill(&key, i, 10 + (i as usize % 300)));
+                if i % 3 == 0 {
+                    let _ = value(&c, &key);
+                }
+                let s = c.stats();
+                assert!(
+                    s.entries <= entries && s.bytes <= bytes,
+                    "{s:?} {entries} {bytes}"
+                );
+            }
+            assert!(c.stats().entries > 0);
+        }
+    }
+
+    #[test]
+    fn clock_keeps_what_is_used() {
+        let c = trusted(4, 1 << 20);
+        for k in 0..4u8 {
+            c.written(fill(&[k], u32::from(k), 1));
+        }
+        assert_eq!(value(&c, &[0]), Some(0));
+        c.written(fill(&[9], 9, 1));
+        assert_eq!(value(&c, &[0]), Some(0), "the used entry survives");
+        assert_eq!(value(&c, &[9]), Some(9));
+        assert_eq!(c.stats().entries, 4);
+    }
+
+    #[test]
+    fn too_big_values_are_not_kept_and_replace_removes_the_old() {
+        let c = trusted(10, 1000);
+        c.written(fill(b"k", 1, 10));
+        assert_eq!(value(&c, b"k"), Some(1));
+        c.written(fill(b"k", 2, 5000));
+        assert_eq!(value(&c, b"k"), None);
+        assert_eq!(c.stats().bytes, 0);
+    }
+
+    #[test]
+    fn a_fill_after_a_write_is_dropped() {
+        let c = trusted(10, 1 << 20);
+        let epoch = miss(&c, b"k");
+        // A write lands between the miss and the fill: the slow read may be old.
+        c.written(fill(b"k", 2, 1));
+        c.fill(fill(b"k", 1, 1), epoch);
+        assert_eq!(value(&c, b"k"), Some(2));
+        c.forget(b"k");
+        assert_eq!(value(&c, b"k"), None);
+    }
+
+    #[test]
+    fn expired_values_miss() {
+        let c = trusted(10, 1 << 20);
+        let mut f = fill(b"k", 1, 1);
+        f.expires_ms = 100;
+        c.written(f);
+        assert_eq!(value_at(&c, b"k", 99), Some(1));
+        assert_eq!(value_at(&c, b"k", 100), None);
+    }
+
+    #[test]
+    fn validated_mode_needs_a_version_and_checks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"one").unwrap();
+        let c = Cache::new(CacheSettings {
+            max_entries: 10,
+            max_bytes: 1 << 20,
+            mode: CacheMode::Validated,
+        });
+        let epoch = miss(&c, b"k");
+        c.fill(fill(b"k", 1, 3), epoch);
+        assert_eq!(value(&c, b"k"), None, "no version, not cached");
+        let id = |p: &std::path::Path| {
+            let f = std::fs::File::open(p).unwrap();
+            Version::File(FileId::of(&crate::fs::sys::fstat(&f).unwrap()))
+        };
+        let v1 = id(&path);
+        assert!(cacheable(&v1, SystemTime::now() + Duration::from_secs(10)));
+        assert!(!cacheable(&v1, SystemTime::now() - Duration::from_secs(10)));
+        let mut f = fill(b"k", 1, 3);
+        f.check = Some(([1; 32], v1.clone()));
+        c.fill(f, epoch);
+        let current = |v: &Version| match c.get(
+            b"k",
+            || 0,
+            |_, seen| seen == v,
+            |x| x.downcast_ref::<u32>().copied(),
+        ) {
+            Lookup::Hit(x) => x,
+            Lookup::Miss(_) => None,
+        };
+        assert_eq!(current(&v1), Some(1));
+        // Replaced by rename: a new inode, another version.
+        let other = dir.path().join("g");
+        std::fs::write(&other, b"two").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert_eq!(current(&id(&path)), None);
+    }
+}

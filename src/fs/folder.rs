@@ -1,0 +1,247 @@
+//! The store folder as an open handle: the root's descriptor, and the shard folders'
+//! descriptors opened from it (each with `O_NOFOLLOW`, so a shard replaced by a link is
+//! refused, never followed) and kept for reuse.
+//!
+//! Every entry, temp file and listing is reached through these handles: a get is one
+//! `openat` relative to its shard's handle, a write creates, renames and syncs relative to
+//! it. Someone who can write into the store folder may swap names around; what dirkv then
+//! touches is still only the folders it opened as the store's own.
+//!
+//! Kept handles are bounded per process: all stores together keep at most a quarter of the
+//! open-file limit (and at most 16,384); past that a shard is opened for the one call and
+//! closed again (`openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` for a read, one call on
+//! Linux).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use super::sys;
+use crate::error::{Error, Result};
+use crate::format::names::{self, EntryName, ShardName};
+
+/// Handles all stores of this process may keep open, shared out first come, first served.
+fn budget() -> &'static AtomicI64 {
+    static BUDGET: OnceLock<AtomicI64> = OnceLock::new();
+    BUDGET.get_or_init(|| {
+        let limit = sys::open_file_limit() / 4;
+        AtomicI64::new(i64::try_from(limit.min(16_384)).unwrap_or(256))
+    })
+}
+
+/// An open store folder.
+#[derive(Debug)]
+pub(crate) struct Folder {
+    path: PathBuf,
+    root: OwnedFd,
+    shards: Box<[RwLock<Option<Arc<OwnedFd>>>]>,
+    kept: AtomicUsize,
+}
+
+/// A shard folder's handle: kept by the folder, or opened for one call.
+#[derive(Debug)]
+pub(crate) enum ShardFd {
+    Kept(Arc<OwnedFd>),
+    Once(OwnedFd),
+}
+
+impl ShardFd {
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            ShardFd::Kept(fd) => fd.as_fd(),
+            ShardFd::Once(fd) => fd.as_fd(),
+        }
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let kept = self.kept.load(Ordering::Relaxed) as i64;
+        budget().fetch_add(kept, Ordering::Relaxed);
+    }
+}
+
+impl Folder {
+    /// A folder from its open root handle; `path` is how errors and `path_of` name it.
+    pub(crate) fn new(path: PathBuf, root: OwnedFd) -> Self {
+        Folder {
+            path,
+            root,
+            shards: (0..names::SHARDS).map(|_| RwLock::new(None)).collect(),
+            kept: AtomicUsize::new(0),
+        }
+    }
+
+    /// The store folder's path (absolute, as opened).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The root folder's handle.
+    pub(crate) fn root(&self) -> BorrowedFd<'_> {
+        self.root.as_fd()
+    }
+
+    /// The path of `name` in the root, for messages.
+    pub(crate) fn path_of(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The path of shard `shard`, for messages.
+    pub(crate) fn shard_path(&self, shard: u8) -> PathBuf {
+        self.path.join(ShardName::of(shard).as_str())
+    }
+
+    /// The path of the entry file of `hash`, for messages and `path_of`.
+    pub(crate) fn entry_path(&self, hash: &[u8; 32]) -> PathBuf {
+        let name = EntryName::of(hash);
+        let mut p = PathBuf::with_capacity(self.path.as_os_str().len() + 72);
+        p.push(&self.path);
+        p.push(&name.as_str()[..2]);
+        p.push(name.as_str());
+        p
+    }
+
+    /// The handle of shard `shard`, kept when the budget allows.
+    ///
+    /// # Errors
+    ///
+    /// `Io` with kind `NotFound` when the shard folder is missing; `Corrupt` naming it when
+    /// it is a link or not a folder; `Io` otherwise.
+    pub(crate) fn shard(&self, shard: u8) -> Result<ShardFd> {
+        match self.keep(shard)? {
+            Some(kept) => Ok(ShardFd::Kept(kept)),
+            None => Ok(ShardFd::Once(self.open_shard(shard)?)),
+        }
+    }
+
+    /// The kept handle of `shard`, opening and keeping it when the budget allows;
+    /// `Ok(None)` when it is not kept and the budget is spent.
+    fn keep(&self, shard: u8) -> Result<Option<Arc<OwnedFd>>> {
+        let slot = &self.shards[usize::from(shard)];
+        if let Some(fd) = &*slot.read().unwrap_or_else(PoisonError::into_inner) {
+            return Ok(Some(Arc::clone(fd)));
+        }
+        if budget().fetch_sub(1, Ordering::Relaxed) <= 0 {
+            budget().fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let fd = match self.open_shard(shard) {
+            Ok(fd) => fd,
+            Err(e) => {
+                budget().fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
+        match &*guard {
+            Some(kept) => {
+                // Another thread kept one first.
+                budget().fetch_add(1, Ordering::Relaxed);
+                Ok(Some(Arc::clone(kept)))
+            }
+            None => {
+                let kept = Arc::new(fd);
+                *guard = Some(Arc::clone(&kept));
+                self.kept.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(kept))
+            }
+        }
+    }
+
+    /// The handle of shard `shard` opened afresh by name (not the kept one): for `clear`
+    /// and the checks that must see what the store's path holds now.
+    pub(crate) fn shard_now(&self, shard: u8) -> Result<OwnedFd> {
+        self.open_shard(shard)
+    }
+
+    /// Drops the kept handle of `shard` when its folder was removed (its link count is 0),
+    /// so that the next call opens what the path holds now. Returns whether it did.
+    pub(crate) fn forget_if_gone(&self, shard: u8) -> bool {
+        let slot = &self.shards[usize::from(shard)];
+        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
+        let gone = guard
+            .as_ref()
+            .is_some_and(|fd| sys::fstat(&**fd).is_ok_and(|st| st.st_nlink == 0));
+        if gone {
+            *guard = None;
+            self.kept.fetch_sub(1, Ordering::Relaxed);
+            budget().fetch_add(1, Ordering::Relaxed);
+        }
+        gone
+    }
+
+    fn open_shard(&self, shard: u8) -> Result<OwnedFd> {
+        let name = ShardName::of(shard);
+        sys::open_dir(self.root(), name.as_str()).map_err(|e| self.folder_error(e, name.as_str()))
+    }
+
+    /// The error for a failed open of the store's own folder `name` (a shard, `tmp`,
+    /// `quarantine`): a link or a file there is damage (`Corrupt`), the rest is `Io`.
+    pub(crate) fn folder_error(&self, e: io::Error, name: &str) -> Error {
+        let path = self.path_of(name);
+        if e.kind() != io::ErrorKind::NotFound && sys::is_not_a_file_error(&e) {
+            Error::corrupt("a store folder is not a folder (a link or a file?)", &path)
+                .with_source(e)
+        } else {
+            Error::io("cannot open store folder", &path, e)
+        }
+    }
+
+    /// Opens the entry file of `hash` for reading (see [`sys::open_read`]); `Ok(None)`
+    /// when it (or its shard folder) does not exist.
+    ///
+    /// # Errors
+    ///
+    /// `Corrupt` naming the shard when it is a link; `Io` with the raw error otherwise
+    /// (the caller maps "not a file" errors to `Corrupt`).
+    pub(crate) fn open_entry(
+        &self,
+        hash: &[u8; 32],
+        noatime: bool,
+    ) -> std::result::Result<Option<File>, OpenError> {
+        let name = EntryName::of(hash);
+        let opened = match self.keep(hash[0]) {
+            Ok(Some(shard)) => sys::open_read(shard.as_fd(), name.as_str(), noatime),
+            Ok(None) => {
+                let shard = ShardName::of(hash[0]);
+                sys::open_read_beneath(self.root(), shard.as_str(), name.as_str(), noatime)
+            }
+            Err(e) if e.io_error_kind() == Some(io::ErrorKind::NotFound) => return Ok(None),
+            Err(e) => return Err(OpenError::Shard(e)),
+        };
+        match opened {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(OpenError::Entry(e)),
+        }
+    }
+
+    /// The metadata of the entry file of `hash` (links not followed); `Ok(None)` when it
+    /// is missing.
+    pub(crate) fn stat_entry(&self, hash: &[u8; 32]) -> io::Result<Option<sys::Stat>> {
+        let name = EntryName::of(hash);
+        let shard = match self.shard(hash[0]) {
+            Ok(fd) => fd,
+            Err(e) if e.io_error_kind() == Some(io::ErrorKind::NotFound) => return Ok(None),
+            Err(_) => return Ok(None),
+        };
+        match sys::stat(shard.fd(), name.as_str()) {
+            Ok(st) => Ok(Some(st)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Why an entry could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// Its shard folder is unusable (a link, a file, an I/O error).
+    Shard(Error),
+    /// The entry's own open failed.
+    Entry(io::Error),
+}
