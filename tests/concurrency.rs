@@ -301,17 +301,19 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
         let r2 = s.spawn(|| read_until(&other, 2, &stop));
         let mut lasts: HashMap<String, Vec<(u32, u64)>> = HashMap::new();
         let mut child_reads = 0u64;
+        let mut failed = Vec::new();
         for (mut child, lines) in children.drain(..) {
             let status = common::wait_or_kill(&mut child.0, Duration::from_secs(120));
             let lines = lines.finish();
-            assert!(
-                status.success() && lines.iter().any(|l| l.contains("CHILD-OK")),
-                "writer process failed ({status}): {:?}",
-                lines
-                    .iter()
-                    .filter(|l| l.contains("CHILD-ERROR"))
-                    .collect::<Vec<_>>()
-            );
+            if !(status.success() && lines.iter().any(|l| l.contains("CHILD-OK"))) {
+                failed.push(format!(
+                    "writer process failed ({status}): {:?}",
+                    lines
+                        .iter()
+                        .filter(|l| l.contains("CHILD-ERROR"))
+                        .collect::<Vec<_>>()
+                ));
+            }
             for line in &lines {
                 if let Some(rest) = common::tagged(line, "LAST ") {
                     let parts: Vec<&str> = rest.split(' ').collect();
@@ -325,8 +327,10 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
                 }
             }
         }
+        // Stop the readers before any assertion, so that a failure does not hang the test.
         stop.store(true, Ordering::Relaxed);
         let parent_reads = r1.join().unwrap() + r2.join().unwrap();
+        assert!(failed.is_empty(), "{failed:#?}");
         eprintln!("reads checked: {child_reads} in the writer processes, {parent_reads} here");
         (lasts, parent_reads)
     });

@@ -204,11 +204,17 @@ fn a_read_of_an_expired_entry_does_not_wait_for_the_lock() {
     clock.advance(SEC);
     let (tx, rx) = std::sync::mpsc::channel();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    // A key of the same shard: writers lock per shard.
+    let other = (0..)
+        .map(|i| format!("other-{i}"))
+        .find(|k| s.path_of(k).parent() == s.path_of("gone").parent())
+        .unwrap();
     std::thread::scope(|scope| {
         let s = &s;
+        let other = &other;
         scope.spawn(move || {
-            // Holds the store lock until the reader is done.
-            s.update("other", |_| {
+            // Holds the lock of the shard of "gone" until the reader is done.
+            s.update(other, |_| {
                 tx.send(()).unwrap();
                 done_rx.recv().unwrap();
                 Some(2)

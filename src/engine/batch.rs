@@ -64,14 +64,21 @@ impl Engine {
             }
         }
         let hashes: Vec<Hash> = staged.iter().map(|s| *s.hash()).collect();
-        let _guard = self.lock()?;
-        let (done, result) = self.storage().commit_many(staged);
-        for i in done {
-            committed.push(hashes[i]);
-            if let Some((key, stored, value)) = notes[i].take() {
+        self.check_writable()?;
+        // The cache is told of each write under its shard's lock, so it follows their order.
+        let notes: Vec<std::sync::Mutex<Option<_>>> =
+            notes.into_iter().map(std::sync::Mutex::new).collect();
+        let on_commit = |i: usize| {
+            let note = notes[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some((key, stored, value)) = note {
                 self.cache_written(&key, stored, value);
             }
-        }
+        };
+        let (done, result) = self.storage().commit_many(staged, &on_commit);
+        committed.extend(done.iter().map(|&i| hashes[i]));
         result
     }
 
@@ -85,9 +92,9 @@ impl Engine {
         let mut removed = 0;
         let mut shards = Vec::new();
         {
-            let _guard = self.lock()?;
             for key in keys {
                 let hash = self.key_hash(key);
+                let _guard = self.lock(hash[0])?;
                 let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
                 let unlinked = self.storage().remove(&hash);
                 self.cache_forget(key);

@@ -22,7 +22,7 @@ use crate::fs::read::Need;
 
 /// The most eviction candidates kept in memory by one walk.
 pub(crate) const CANDIDATES: usize = 32 * 1024;
-/// Entries removed under one taking of the lock.
+/// Victims looked at between checks of the bounds.
 const REMOVE_CHUNK: usize = 256;
 
 /// What [`Store::evict_to`](crate::Store::evict_to) did.
@@ -113,7 +113,7 @@ impl Engine {
     pub(crate) fn remove_expired(&self, hash: &Hash) -> Result<bool> {
         let now = self.now_ms();
         // Without a lock (object storage) the re-check could not be made safe: leave it.
-        let Some(_guard) = self.storage().try_lock()? else {
+        let Some(_guard) = self.storage().try_lock(hash[0])? else {
             return Ok(false);
         };
         if self.header_expired(hash, now) {
@@ -132,10 +132,10 @@ impl Engine {
         let mut shards = Vec::new();
         let mut pending: Vec<Hash> = Vec::new();
         let mut flush = |pending: &mut Vec<Hash>| -> Result<()> {
-            if pending.is_empty() {
+            let Some(shard) = pending.first().map(|h| h[0]) else {
                 return Ok(());
-            }
-            let _guard = self.lock()?;
+            };
+            let _guard = self.lock(shard)?;
             for hash in pending.drain(..) {
                 if self.header_expired(&hash, now) && self.storage().remove(&hash)? {
                     removed += 1;
@@ -214,11 +214,11 @@ impl Engine {
                 if !low.exceeded_by(entries, bytes) {
                     break;
                 }
-                let _guard = self.lock()?;
                 for victim in chunk {
                     if !low.exceeded_by(entries, bytes) {
                         break;
                     }
+                    let _guard = self.lock(victim.hash[0])?;
                     // Skip an entry written or read since the walk: it is no longer old.
                     let unchanged = self.storage().stat(&victim.hash)?.is_some_and(|m| {
                         eviction_time(&m, by_access) == victim.time && m.disk_bytes == victim.size

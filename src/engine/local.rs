@@ -14,6 +14,7 @@ use crate::format::manifest::Manifest;
 use crate::format::names;
 use crate::fs::folder::{Folder, OpenError};
 use crate::fs::lock::LockGuard;
+use crate::fs::shard_lock::ShardGuard;
 use crate::fs::sweep::{self, Sweep, SweepOpts};
 use crate::fs::sys::{self, FileId};
 use crate::fs::writer::Writer;
@@ -168,8 +169,15 @@ impl Storage for Local {
         Ok(Put::Done)
     }
 
-    fn commit_many(&self, staged: Vec<Staged>) -> (Vec<usize>, Result<()>) {
-        commit_all(&self.folder, staged)
+    fn commit_many(
+        &self,
+        staged: Vec<Staged>,
+        on_commit: &(dyn Fn(usize) + Sync),
+    ) -> (Vec<usize>, Result<()>) {
+        let Some(writer) = &self.writer else {
+            return (Vec::new(), Err(self.read_only()));
+        };
+        commit_all(&self.folder, writer, staged, on_commit)
     }
 
     fn remove(&self, hash: &Hash) -> Result<bool> {
@@ -246,17 +254,24 @@ impl Storage for Local {
         Ok(())
     }
 
-    fn lock(&self) -> Result<Option<LockGuard<'_>>> {
+    fn lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>> {
         match &self.writer {
-            Some(w) => w.lock().map(Some),
+            Some(w) => w.lock(&self.folder, shard).map(Some),
             None => Err(self.read_only()),
         }
     }
 
-    fn try_lock(&self) -> Result<Option<LockGuard<'_>>> {
+    fn try_lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>> {
         match &self.writer {
-            Some(w) => w.try_lock(),
+            Some(w) => w.try_lock(&self.folder, shard),
             None => Ok(None),
+        }
+    }
+
+    fn lock_store(&self) -> Result<Option<LockGuard<'_>>> {
+        match &self.writer {
+            Some(w) => w.lock_store().map(Some),
+            None => Err(self.read_only()),
         }
     }
 
@@ -312,15 +327,28 @@ impl Storage for Local {
 /// A batch of at least this many renames runs from several threads.
 const PARALLEL_RENAMES: usize = 64;
 
-/// Renames temp files over their entries; the caller holds the lock. Returns the indices
-/// of those renamed (in order) and the first error. A batch of at least
-/// [`PARALLEL_RENAMES`] renames from several threads, each shard's in their order (so the
-/// later of two writes of a key still wins): renaming over an existing entry frees its old
-/// file, which costs tens of microseconds on a disk that discards freed blocks, and renames
-/// in different folders do not wait for each other.
-fn commit_all(folder: &Folder, staged: Vec<Staged>) -> (Vec<usize>, Result<()>) {
+/// Renames temp files over their entries, each shard's under that shard's lock, calling
+/// `on_commit` for each rename while the lock is held. Returns the indices of those renamed
+/// (in order) and the first error. A batch of at least [`PARALLEL_RENAMES`] renames from
+/// several threads, each shard's in their order (so the later of two writes of a key
+/// still wins): renaming over an existing entry frees its old file, which costs tens of
+/// microseconds on a disk that discards freed blocks, and renames in different folders do
+/// not wait for each other.
+fn commit_all(
+    folder: &Folder,
+    writer: &Writer,
+    staged: Vec<Staged>,
+    on_commit: &(dyn Fn(usize) + Sync),
+) -> (Vec<usize>, Result<()>) {
     let commit_group = |group: Vec<(usize, Staged)>| {
         let mut done = Vec::with_capacity(group.len());
+        let Some(shard) = group.first().map(|(_, s)| s.hash()[0]) else {
+            return (done, Ok(()));
+        };
+        let _guard = match writer.lock(folder, shard) {
+            Ok(guard) => guard,
+            Err(e) => return (done, Err(e)),
+        };
         for (i, staged) in group {
             let result = match staged {
                 Staged::File(temp) => write::commit(folder, temp),
@@ -331,20 +359,23 @@ fn commit_all(folder: &Folder, staged: Vec<Staged>) -> (Vec<usize>, Result<()>) 
             if let Err(e) = result {
                 return (done, Err(e));
             }
+            on_commit(i);
             done.push(i);
         }
         (done, Ok(()))
     };
-    let numbered: Vec<(usize, Staged)> = staged.into_iter().enumerate().collect();
-    if numbered.len() < PARALLEL_RENAMES {
-        return commit_group(numbered);
-    }
     let mut groups: Vec<Vec<(usize, Staged)>> = (0..names::SHARDS).map(|_| Vec::new()).collect();
-    for item in numbered {
-        groups[usize::from(item.1.hash()[0])].push(item);
+    let count = staged.len();
+    for (i, s) in staged.into_iter().enumerate() {
+        groups[usize::from(s.hash()[0])].push((i, s));
     }
     groups.retain(|g| !g.is_empty());
-    let outcomes = parallel::concurrently(groups, parallel::SYNC_THREADS, |group| {
+    let threads = if count < PARALLEL_RENAMES {
+        1
+    } else {
+        parallel::SYNC_THREADS
+    };
+    let outcomes = parallel::concurrently(groups, threads, |group| {
         Ok::<_, std::convert::Infallible>(commit_group(group))
     });
     let mut done = Vec::new();

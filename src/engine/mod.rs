@@ -34,7 +34,7 @@ use storage::{Hash, StageOpts, Storage};
 
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::format::manifest::Manifest;
-use crate::fs::lock::LockGuard;
+use crate::fs::shard_lock::ShardGuard;
 use crate::seal::Seal;
 
 /// One open store, without its types.
@@ -197,10 +197,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Takes the write lock (`None` where the storage has none).
-    pub(crate) fn lock(&self) -> Result<Option<LockGuard<'_>>> {
+    /// Takes shard `shard`'s write lock (`None` where the storage has none).
+    pub(crate) fn lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>> {
         self.check_writable()?;
-        self.storage.lock()
+        self.storage.lock(shard)
     }
 
     /// After entries were written (`files`) or removed (`shards` only): in durable mode
@@ -279,7 +279,7 @@ impl Engine {
 
     fn clear_shards(&self) -> Result<()> {
         for shard in 0..=255u8 {
-            let guard = self.lock()?;
+            let guard = self.lock(shard)?;
             self.storage.clear_shard(shard)?;
             drop(guard);
             self.written(&[], &[shard])?;

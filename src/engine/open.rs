@@ -260,7 +260,7 @@ fn replace(folder: Folder, found: Manifest, wanted: Manifest, config: Config) ->
             let all: Vec<u8> = (0..=255).collect();
             storage.sync_shards(&all)?;
         }
-        let guard = storage.lock()?;
+        let guard = storage.lock_store()?;
         storage.write_manifest(&wanted, config.durable())?;
         drop(guard);
     }

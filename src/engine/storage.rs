@@ -18,6 +18,7 @@ use crate::format::entry::Damage;
 use crate::format::manifest::Manifest;
 use crate::fs::lock::LockGuard;
 use crate::fs::read::Need;
+use crate::fs::shard_lock::ShardGuard;
 use crate::fs::sweep::Sweep;
 use crate::fs::sys::FileId;
 
@@ -157,9 +158,14 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Makes a staged entry the entry of its hash, as `mode` allows.
     fn commit(&self, staged: Staged, mode: PutMode) -> Result<Put>;
 
-    /// Commits several staged entries (overwriting); returns the indices committed, in
-    /// order, and the first error.
-    fn commit_many(&self, staged: Vec<Staged>) -> (Vec<usize>, Result<()>);
+    /// Commits several staged entries (overwriting), each under its shard's lock (where
+    /// there is one), calling `on_commit(i)` for each one committed while that lock is
+    /// held; returns the indices committed, in order, and the first error.
+    fn commit_many(
+        &self,
+        staged: Vec<Staged>,
+        on_commit: &(dyn Fn(usize) + Sync),
+    ) -> (Vec<usize>, Result<()>);
 
     /// Removes the entry of `hash`; `Ok(false)` when there was none.
     fn remove(&self, hash: &Hash) -> Result<bool>;
@@ -180,12 +186,15 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Makes these entries' bytes durable (after fast writes).
     fn sync_entries(&self, hashes: &[Hash]) -> Result<()>;
 
-    /// Takes the store's write lock (`None`: this storage has no lock).
-    fn lock(&self) -> Result<Option<LockGuard<'_>>>;
+    /// Takes shard `shard`'s write lock (`None`: this storage has no lock).
+    fn lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>>;
 
-    /// Takes the write lock only if it is free: `Ok(None)` when it is busy or there is no
-    /// lock.
-    fn try_lock(&self) -> Result<Option<LockGuard<'_>>>;
+    /// Takes shard `shard`'s write lock only if it is free: `Ok(None)` when it is busy or
+    /// there is no lock.
+    fn try_lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>>;
+
+    /// Takes the store-wide lock, for changes to the store as a whole (`None`: no lock).
+    fn lock_store(&self) -> Result<Option<LockGuard<'_>>>;
 
     /// Sweeps crashed writers' temp files (all shards when `full`).
     fn sweep(

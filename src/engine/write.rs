@@ -125,7 +125,7 @@ impl Engine {
         self.check_writable()?;
         let stored = Stored::of(&new.bytes);
         let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
-        let guard = self.lock()?;
+        let guard = self.lock(hash[0])?;
         self.commit(staged, PutMode::Overwrite)?;
         self.cache_written(key, stored, new.cached);
         drop(guard);
@@ -185,7 +185,7 @@ impl Engine {
         mut decide: impl FnMut(Option<&Found<'_>>) -> Result<Step<R>>,
     ) -> Result<R> {
         self.check_writable()?;
-        let guard = self.lock()?;
+        let guard = self.lock(hash[0])?;
         let locked = guard.is_some();
         for _ in 0..MAX_ATTEMPTS {
             let mut version = None;

@@ -21,6 +21,7 @@ pub(crate) mod folder;
 pub(crate) mod lock;
 pub(crate) mod read;
 pub(crate) mod root;
+pub(crate) mod shard_lock;
 pub(crate) mod sweep;
 pub(crate) mod sys;
 pub(crate) mod walk;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::folder::Folder;
 use super::lock::{LockGuard, StoreLock};
+use super::shard_lock::{ShardGuard, ShardLocks};
 use super::sys;
 use crate::error::{Error, IoResultExt, Result};
 use crate::format::names;
@@ -22,6 +23,7 @@ use crate::format::names;
 pub(crate) struct Writer {
     id: String,
     lock: StoreLock,
+    shards: ShardLocks,
     /// `tmp/`'s handle and the marker in it; `None` when `tmp/` is unusable (a read-only
     /// folder, or a link or file in its place): the store still opens, writes still work,
     /// and this writer's temp files are swept by age only.
@@ -61,6 +63,7 @@ impl Writer {
         Ok(Writer {
             id,
             lock,
+            shards: ShardLocks::new(lock_timeout),
             marker,
             synced: AtomicBool::new(false),
         })
@@ -81,22 +84,32 @@ impl Writer {
         self.marker.as_ref().map(|m| m.tmp.as_fd())
     }
 
-    /// Takes the store's write lock, waiting at most the lock timeout.
+    /// Takes the store-wide lock (the `lock` file), waiting at most the lock timeout: for
+    /// changes to the store as a whole (its manifest).
     ///
     /// # Errors
     ///
     /// `Locked` when the timeout passes; `Io` when locking fails.
-    pub(crate) fn lock(&self) -> Result<LockGuard<'_>> {
+    pub(crate) fn lock_store(&self) -> Result<LockGuard<'_>> {
         self.lock.lock()
     }
 
-    /// Takes the write lock only if nobody holds it.
+    /// Takes shard `shard`'s write lock, waiting at most the lock timeout.
+    ///
+    /// # Errors
+    ///
+    /// `Locked` when the timeout passes; `Io` when locking fails.
+    pub(crate) fn lock(&self, folder: &Folder, shard: u8) -> Result<ShardGuard<'_>> {
+        self.shards.lock(folder, &self.lock, shard)
+    }
+
+    /// Takes shard `shard`'s write lock only if nobody holds it.
     ///
     /// # Errors
     ///
     /// `Io` when locking fails.
-    pub(crate) fn try_lock(&self) -> Result<Option<LockGuard<'_>>> {
-        self.lock.try_lock()
+    pub(crate) fn try_lock(&self, folder: &Folder, shard: u8) -> Result<Option<ShardGuard<'_>>> {
+        self.shards.try_lock(folder, &self.lock, shard)
     }
 
     /// In durable mode, makes this writer's marker durable (file, then `tmp/`) before its

@@ -97,7 +97,11 @@ impl<'a> Quarantine<'a> {
             _ => return refuse("only items of the store's root or its folders can be quarantined"),
         };
         let shard = parent.and_then(names::parse_shard_name);
-        let guard = e.lock()?;
+        // The item's shard's lock, or the store's for the root and `tmp/`.
+        let guard = match shard {
+            Some(shard) => (e.lock(shard)?, None),
+            None => (None, e.storage().lock_store()?),
+        };
         let in_place_entry = names::parse_entry_name(name).filter(|h| Some(h[0]) == shard);
         if in_place_entry.is_some() {
             match self.store.verify_file(path) {
