@@ -89,6 +89,8 @@ mod engine;
 mod error;
 pub mod format;
 mod fs;
+#[cfg(feature = "object-store")]
+mod object;
 mod parallel;
 mod raw;
 mod repair;
@@ -110,7 +112,16 @@ pub use store::codec::Json;
 pub use store::codec::{Codec, MsgPack, Raw};
 pub use store::key::{Key, OwnedKey, SerdeKey};
 pub use store::options::{Durability, Exists, Options};
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub use store::remote::RemoteOptions;
 pub use store::{Iter, Keys, Store, Values};
+
+/// The `object_store` crate this build uses (feature `object-store`), so that an object
+/// store given to [`Options::object_store`] is of the same version.
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub use object_store;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

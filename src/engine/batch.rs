@@ -89,20 +89,23 @@ impl Engine {
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<usize> {
         self.check_writable()?;
+        // One key after another on a local disk; on object storage several at once (its
+        // `parallelism`), as each removal is two requests.
+        let keys: Vec<&[u8]> = keys.into_iter().collect();
+        let threads = self.storage().parallelism();
+        let outcomes = crate::parallel::concurrently(keys, threads, |key| {
+            let hash = self.key_hash(key);
+            let _guard = self.lock(hash[0])?;
+            let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
+            let unlinked = self.storage().remove(&hash);
+            self.cache_forget(key);
+            Ok::<_, crate::Error>(unlinked?.then_some((hash[0], live)))
+        })?;
         let mut removed = 0;
         let mut shards = Vec::new();
-        {
-            for key in keys {
-                let hash = self.key_hash(key);
-                let _guard = self.lock(hash[0])?;
-                let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
-                let unlinked = self.storage().remove(&hash);
-                self.cache_forget(key);
-                if unlinked? {
-                    shards.push(hash[0]);
-                    removed += usize::from(live);
-                }
-            }
+        for (shard, live) in outcomes.into_iter().flatten() {
+            shards.push(shard);
+            removed += usize::from(live);
         }
         self.written(&[], &shards)?;
         Ok(removed)

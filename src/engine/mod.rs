@@ -18,6 +18,10 @@ pub(crate) mod flush;
 pub(crate) mod local;
 pub(crate) mod open;
 pub(crate) mod read;
+#[cfg(feature = "object-store")]
+pub(crate) mod remote;
+#[cfg(feature = "object-store")]
+pub(crate) mod remote_open;
 pub(crate) mod storage;
 pub(crate) mod walk;
 pub(crate) mod write;
@@ -36,6 +40,19 @@ use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::format::manifest::Manifest;
 use crate::fs::shard_lock::ShardGuard;
 use crate::seal::Seal;
+
+/// Keys a batch read fetches ahead at a time (object storage): enough to keep every
+/// request slot busy, few enough that memory stays bounded.
+pub(crate) const PREFETCH_CHUNK: usize = 256;
+
+/// Entries read ahead by [`Engine::prefetch`]; dropping it drops what no read took.
+pub(crate) struct Prefetch<'a>(&'a dyn Storage);
+
+impl Drop for Prefetch<'_> {
+    fn drop(&mut self) {
+        self.0.end_prefetch();
+    }
+}
 
 /// One open store, without its types.
 #[derive(Debug)]
@@ -195,6 +212,17 @@ impl Engine {
             .with_path(self.path()));
         }
         Ok(())
+    }
+
+    /// Reads the entries of `keys` ahead, all at once where the storage gains from it
+    /// (object storage), for the reads of them that follow on this thread; what no read
+    /// took is dropped with the guard.
+    pub(crate) fn prefetch<Q: AsRef<[u8]>>(&self, keys: &[Q]) -> Prefetch<'_> {
+        if self.storage.parallelism() > 1 && keys.len() > 1 && self.check_alive().is_ok() {
+            let hashes: Vec<Hash> = keys.iter().map(|k| self.key_hash(k.as_ref())).collect();
+            self.storage.prefetch(&hashes);
+        }
+        Prefetch(&*self.storage)
     }
 
     /// Takes shard `shard`'s write lock (`None` where the storage has none).

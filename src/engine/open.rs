@@ -71,7 +71,7 @@ pub(crate) fn open(path: &Path, mode: Exists, wanted: Wanted, config: Config) ->
 }
 
 /// The one check of the names written into a new manifest.
-fn check_names(m: &Manifest) -> Result<()> {
+pub(super) fn check_names(m: &Manifest) -> Result<()> {
     for (what, name) in [("key encoding", &m.key), ("codec", &m.codec)] {
         manifest::check_name(what, name).map_err(|msg| Error::new(ErrorKind::InvalidInput, msg))?;
     }
@@ -141,7 +141,7 @@ fn existing(folder: Folder, mode: Exists, wanted: Wanted, config: Config) -> Res
     }
 }
 
-fn check_compatible(root: &Path, found: &Manifest, wanted: &Manifest) -> Result<()> {
+pub(super) fn check_compatible(root: &Path, found: &Manifest, wanted: &Manifest) -> Result<()> {
     let mismatch = |what: &str, found: &str, wanted: &str| {
         Err(Error::new(
             ErrorKind::IncompatibleFormat,

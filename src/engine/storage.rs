@@ -221,4 +221,21 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
 
     /// The store folder's handle, for a local store (repair tools scan through it).
     fn root_handle(&self) -> Option<std::os::fd::BorrowedFd<'_>>;
+
+    /// How many independent requests of a batch (reads, removals) are worth running at
+    /// once: 1 for a local disk (the calls are microseconds), more for object storage,
+    /// where latency is hidden by parallelism.
+    fn parallelism(&self) -> usize {
+        1
+    }
+
+    /// Reads these entries ahead, all at once, for reads of them that follow on this
+    /// thread (a batch `get_many`): each read of a prefetched hash takes its bytes
+    /// instead of asking the storage again. A no-op where reads are cheap.
+    fn prefetch(&self, hashes: &[Hash]) {
+        let _ = hashes;
+    }
+
+    /// Drops what [`prefetch`](Storage::prefetch) fetched and no read took.
+    fn end_prefetch(&self) {}
 }

@@ -17,6 +17,22 @@ use crate::seal::Times;
 /// with [`ErrorKind::Locked`] (storage without a lock only).
 pub(crate) const MAX_ATTEMPTS: usize = 64;
 
+/// The longest pause between two tries of a read-modify-write that lost a race.
+const MAX_BACK_OFF: Duration = Duration::from_millis(100);
+
+/// After the `n`th lost race of a read-modify-write without a lock: a random pause of up to
+/// 2^n ms (at most [`MAX_BACK_OFF`]), so that writers racing for one entry spread out
+/// instead of colliding again.
+fn back_off(n: u32) {
+    use std::hash::{BuildHasher, Hasher};
+    let cap = Duration::from_millis(1 << n.min(7)).min(MAX_BACK_OFF);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let cap_us = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX).max(1);
+    std::thread::sleep(Duration::from_micros(random % cap_us));
+}
+
 /// When a new entry expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Expiry {
@@ -187,7 +203,20 @@ impl Engine {
         self.check_writable()?;
         let guard = self.lock(hash[0])?;
         let locked = guard.is_some();
-        for _ in 0..MAX_ATTEMPTS {
+        // Without a lock, `lock_timeout` bounds how long lost races are retried.
+        let started = std::time::Instant::now();
+        let out_of_time = || {
+            self.config()
+                .lock_timeout
+                .is_some_and(|t| started.elapsed() >= t)
+        };
+        for attempt in 0..MAX_ATTEMPTS as u32 {
+            if attempt > 0 {
+                if out_of_time() {
+                    break;
+                }
+                back_off(attempt);
+            }
             let mut version = None;
             let read = self.read_entry(
                 hash,

@@ -80,6 +80,14 @@ impl RawStore {
         })
     }
 
+    /// The handle on an engine opened elsewhere (a store on object storage).
+    #[cfg(feature = "object-store")]
+    pub(crate) fn from_engine(engine: Engine) -> Self {
+        RawStore {
+            engine: Arc::new(engine),
+        }
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -306,7 +314,15 @@ impl RawStore {
         &self,
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Vec<Option<Vec<u8>>>> {
-        keys.into_iter().map(|k| self.get_value(k)).collect()
+        let keys: Vec<&[u8]> = keys.into_iter().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(crate::engine::PREFETCH_CHUNK) {
+            let _ahead = self.engine.prefetch(chunk);
+            for key in chunk {
+                out.push(self.get_value(key)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Whether `key` has a (live) value; reads the header and key only.

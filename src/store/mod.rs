@@ -8,6 +8,8 @@ mod rmw;
 pub(crate) mod codec;
 pub(crate) mod key;
 pub(crate) mod options;
+#[cfg(feature = "object-store")]
+pub(crate) mod remote;
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -356,9 +358,18 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         I: IntoIterator,
         I::Item: Key,
     {
-        keys.into_iter()
-            .map(|k| self.get_bytes(&k.key_bytes()))
-            .collect()
+        let keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .map(|k| k.key_bytes().into_owned())
+            .collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(crate::engine::PREFETCH_CHUNK) {
+            let _ahead = self.engine().prefetch(chunk);
+            for key in chunk {
+                out.push(self.get_bytes(key)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
