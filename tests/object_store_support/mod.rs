@@ -23,17 +23,24 @@ use dirkv::object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig
 pub const BUCKET: &str = "dirkv-tests";
 
 /// The launcher: moto's S3 app behind a threaded HTTP server on the port given (0: any
-/// free one) that handles one request at a time, so that a conditional PUT is checked and
-/// made atomically, as S3 does it (moto checks `If-Match` and then writes, without a lock
-/// of its own). Prints the port, stops when stdin closes.
+/// free one). With `serialize` 1 it handles one request at a time, so that a conditional
+/// PUT is checked and made atomically, as S3 does it (moto checks `If-Match` and then
+/// writes, without a lock of its own); with a latency, each request waits that many
+/// milliseconds first (outside that lock), like a request crossing a real network.
+/// Prints the port, stops when stdin closes.
 const LAUNCHER: &str = r#"
-import sys, threading
+import sys, threading, time
 from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
+serialize, latency = sys.argv[2] == "1", int(sys.argv[3]) / 1000.0
 def one_at_a_time(environ, start_response):
+    if latency:
+        time.sleep(latency)
+    if not serialize:
+        return list(app(environ, start_response))
     with lock:
         return list(app(environ, start_response))
 server = make_server("127.0.0.1", int(sys.argv[1]), one_at_a_time, True,
@@ -61,14 +68,21 @@ fn python() -> Option<PathBuf> {
 }
 
 impl Moto {
-    /// Starts a server of its own (for a test that kills it).
+    /// Starts a server of its own (for a test that kills it), one request at a time.
     pub fn start() -> Result<Moto, String> {
+        Moto::start_with(true, 0)
+    }
+
+    /// Starts a server that handles requests one at a time (`serialize`) or all at once,
+    /// each delayed by `latency_ms` (for the bench).
+    pub fn start_with(serialize: bool, latency_ms: u64) -> Result<Moto, String> {
         let python = python().ok_or(
             "moto not found: run `bash .ci/moto-venv` (makes target/moto-venv) or set \
              DIRKV_MOTO_PYTHON",
         )?;
         let mut child = Command::new(&python)
-            .args(["-c", LAUNCHER, "0"])
+            .args(["-c", LAUNCHER, "0", if serialize { "1" } else { "0" }])
+            .arg(latency_ms.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
