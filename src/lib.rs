@@ -49,7 +49,13 @@
 //! - `encryption`: XChaCha20-Poly1305 encryption of keys and values with keyed file names
 //!   (`Options::encryption` with an `EncryptionKey`; RustCrypto crates, Argon2id for
 //!   passphrases).
-//! - `cli`: the `dirkv` command (with `compression` and `encryption`).
+//! - `object-store`: the same store on S3-compatible object storage, one object per key
+//!   (`Options::open_url("s3://bucket/prefix", …)`, `Options::object_store(…)`, and
+//!   `memory://` stores for tests), through Apache Arrow's `object_store` client, which
+//!   is re-exported as `dirkv::object_store`; `object-store-gcp` and
+//!   `object-store-azure` add `gs://` and `az://` URLs.
+//! - `cli`: the `dirkv` command (with `compression` and `encryption`; with
+//!   `object-store` it also takes store URLs).
 //!
 //! # Architecture
 //!
@@ -67,15 +73,21 @@
 //!           folder's open handle: platform calls (rustix), the folder and its shard
 //!           handles, bounded reads, the one write recipe, the lock and a writer's marker,
 //!           the one shard walker, the temp sweep, probing/creating/destroying a folder
+//! object/   beside fs/ (feature `object-store`): the only code that talks to an object
+//!           store, as blocking calls: a tokio runtime per store on threads of its own
+//!           (answers over a channel), GET/HEAD/PUT (plain or conditional), streamed LIST,
+//!           batched DELETE, many requests at once; store URLs
 //! seal/     value transforms between codec bytes and an entry: compression, encryption,
 //!           the name hash
-//! engine/   the non-generic store over a storage trait (the local file system first):
-//!           settings, open modes, reads, writes and read-modify-writes, batches, the one
-//!           listing loop, background flush, expiry and eviction, the value cache
+//! engine/   the non-generic store over a storage trait: the local file system
+//!           (local.rs, over fs/) or object storage (remote.rs, over object/), each with
+//!           its opening (open.rs, remote_open.rs: one Exists table); settings, reads,
+//!           writes and read-modify-writes (locked, or conditional puts retried), batches,
+//!           the one listing loop, background flush, expiry and eviction, the value cache
 //! raw/      RawStore: the byte-level API, a thin handle on the engine; the one metadata
 //!           type
-//! store/    Store<K, V, C>: a RawStore plus key and value encoding; Options, iterators,
-//!           keys, codecs
+//! store/    Store<K, V, C>: a RawStore plus key and value encoding; Options (and
+//!           RemoteOptions, for object storage), iterators, keys, codecs
 //! repair/   scan, quarantine, verify, restore (StoreFolder), through the folder's handle
 //! bin/dirkv/  the command-line tool (feature `cli`), on the public API only
 //! ```

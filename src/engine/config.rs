@@ -22,6 +22,10 @@ use crate::seal::EncryptionKey;
 /// and never deleted. Creating makes only the store's own folder: its parent must exist
 /// (else `NotFound` naming the parent), so a typo in a mount path fails instead of making a
 /// store somewhere unexpected.
+///
+/// On object storage (feature `object-store`, `Options::open_url`) the same table holds
+/// for a prefix: no object under it is "nothing", a manifest is a store, and objects
+/// without a manifest are "anything else".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Exists {
     /// Create a new store; fail if the path is anything but missing or an empty folder.
@@ -54,6 +58,9 @@ pub enum Durability {
     /// No fsync: atomic against crashes of the process, not against power loss or kernel
     /// crashes. About 20 times faster. Call [`Store::sync`](crate::Store::sync) to make the
     /// writes so far durable.
+    ///
+    /// On object storage both levels are the same: every write is one PUT, durable when it
+    /// returns, and `sync` has nothing to do.
     Fast,
 }
 

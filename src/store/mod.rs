@@ -345,7 +345,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         self.shared.raw.remove(&key.key_bytes())
     }
 
-    /// The values of several keys, in order.
+    /// The values of several keys, in order. On object storage the GETs run
+    /// concurrently (32 in flight, 256 keys read ahead at a time).
     ///
     /// Like the other batch methods, it takes any iterable of [`Key`]s: an array of
     /// `&str`, a `&[String]`, a `Vec<u64>`, an iterator of `&String`…
@@ -375,7 +376,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
     /// not); in durable mode the batch pays one fsync per entry file, issued from several
     /// threads at once (see the README's performance notes), and one per shard folder
-    /// touched, not one folder fsync per key. When a key appears twice, the later value
+    /// touched, not one folder fsync per key. On object storage it is one PUT per entry,
+    /// 32 in flight. When a key appears twice, the later value
     /// wins.
     ///
     /// # Errors
@@ -405,7 +407,8 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         }))
     }
 
-    /// Removes several keys under one lock; returns how many had a value.
+    /// Removes several keys under one lock; returns how many had a value. On object
+    /// storage (no lock) 32 keys are removed at a time, each a GET and a DELETE.
     ///
     /// # Errors
     ///

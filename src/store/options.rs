@@ -97,6 +97,9 @@ impl<K, V, C> Options<K, V, C> {
 
     /// How long a write waits for the store's write lock before failing with
     /// [`Locked`](crate::ErrorKind::Locked). `None` (the default) waits as long as it takes.
+    /// On object storage, which has no lock, it bounds how long a read-modify-write
+    /// (`update`, `compare_and_swap`, `set_if_absent`) retries after losing races (without
+    /// it, 64 tries), before `Locked`.
     #[must_use]
     pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.lock_timeout = timeout;
