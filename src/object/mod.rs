@@ -283,7 +283,9 @@ impl Client {
     pub(crate) fn put(&self, rel: &str, bytes: Vec<u8>, mode: Mode) -> Result<Written> {
         self.put_many(vec![(rel.to_owned(), bytes, mode)])
             .pop()
-            .unwrap_or(Ok(Written::Done))
+            .unwrap_or_else(|| {
+                Err(Error::new(ErrorKind::Io, "a write got no answer").with_path(self.url_of(rel)))
+            })
     }
 
     /// PUTs of several objects, [`IN_FLIGHT`] at a time; each result in the order given.
@@ -343,9 +345,10 @@ impl Client {
                     }
                 }
             }
-            Err(stop) => {
-                let url = PathBuf::from(&self.url);
-                return vec![Err(stopped(url)(stop))];
+            Err(Stopped) => {
+                return (0..count)
+                    .map(|_| Err(stopped(PathBuf::from(&self.url))(Stopped)))
+                    .collect();
             }
         }
         out.into_iter()
