@@ -315,7 +315,46 @@ fn diagnose(store: &RawStore, item: &ScanItem) -> Option<(String, Finding)> {
     }
 }
 
+/// `verify` of a store on object storage: every entry read completely (header, checksum,
+/// the key under its name, key and value valid for the manifest). Objects that are not
+/// entries are not looked at; there is nothing to repair.
+fn verify_remote(dir: &Path, repair: bool) -> CmdResult {
+    if repair {
+        return Err(Fail::usage(
+            "verify --repair works on a local folder only; a store on object storage has \
+             no folders or temp files to repair"
+                .into(),
+        ));
+    }
+    let store = open(dir, Access::ReadOnly)?;
+    let mut out = stdout();
+    let (mut entries, mut problems) = (0u64, 0u64);
+    for entry in store.entries() {
+        entries += 1;
+        let found = entry.and_then(|e| {
+            store.check_key(&e.key)?;
+            e.value.as_deref().map_or(Ok(()), |v| store.check_value(v))
+        });
+        if let Err(err) = found {
+            problems += 1;
+            writeln!(out, "{}", chain(&err))?;
+        }
+    }
+    match problems {
+        0 => writeln!(out, "checked {entries} entries: no problems")?,
+        n => writeln!(out, "checked {entries} entries: {n} problems")?,
+    }
+    out.flush()?;
+    if problems > 0 {
+        return Err(Fail::problems());
+    }
+    Ok(())
+}
+
 pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
+    if crate::store_url(dir).is_some() {
+        return verify_remote(dir, repair);
+    }
     // Repair opens for writing, which (as every writable open) first sweeps the temp files
     // of writers known to have crashed.
     let access = if repair {

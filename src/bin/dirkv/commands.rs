@@ -29,6 +29,11 @@ pub(crate) fn init(dir: &Path, key_type: &str, codec: &str, encrypt: bool) -> Cm
             if unused.len() == 1 { "is" } else { "are" }
         ));
     }
+    #[cfg(feature = "object-store")]
+    if let Some(url) = crate::store_url(dir) {
+        RawStore::options().open_raw_url(url, dirkv::Exists::Error, key_type, codec)?;
+        return Ok(());
+    }
     RawStore::create(dir, key_type, codec)?;
     Ok(())
 }

@@ -299,9 +299,29 @@ pub(crate) fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
 }
 
-/// Opens the store at `dir`; an encrypted one with the key from `DIRKV_KEY` or
-/// `DIRKV_PASSPHRASE`, or a passphrase typed at the terminal.
+/// The store URL `dir` is (`s3://bucket/prefix`, ...; feature `object-store`), when it is
+/// one rather than a path.
+pub(crate) fn store_url(dir: &Path) -> Option<&str> {
+    #[cfg(feature = "object-store")]
+    {
+        dir.to_str().filter(|text| RawStore::is_url(text))
+    }
+    #[cfg(not(feature = "object-store"))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Opens the store at `dir` (a folder, or with feature `object-store` a store URL whose
+/// client reads its credentials from the provider's environment variables); an encrypted
+/// local one with the key from `DIRKV_KEY` or `DIRKV_PASSPHRASE`, or a passphrase typed at
+/// the terminal.
 pub(crate) fn open(dir: &Path, access: Access) -> Result<RawStore, Fail> {
+    #[cfg(feature = "object-store")]
+    if let Some(url) = store_url(dir) {
+        return Ok(RawStore::open_url(url, access)?);
+    }
     match RawStore::open(dir, access) {
         Err(err) if err.kind() == ErrorKind::WrongKey => unlock::open_encrypted(dir, access, err),
         opened => Ok(opened?),
