@@ -110,7 +110,7 @@ pub use store::codec::Json;
 pub use store::codec::{Codec, MsgPack, Raw};
 pub use store::key::{Key, OwnedKey, SerdeKey};
 pub use store::options::{Durability, Exists, Options};
-pub use store::{Iter, Keys, Store, Values};
+pub use store::{Iter, Keys, RawBytes, Store, Values};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

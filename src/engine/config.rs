@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::cache::{CacheMode, CacheSettings};
+use super::write_back::WriteBackSettings;
 use crate::clock::{self, Clock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::seal::EncryptionKey;
@@ -95,6 +96,10 @@ pub(crate) struct Config {
     pub cache: Option<CacheSettings>,
     pub cache_mode: CacheMode,
     pub sync_interval: Option<Duration>,
+    pub write_back: Option<WriteBackSettings>,
+    /// Opened by a typed [`Store`](crate::Store): values in memory (cache, write-back) are
+    /// its decoded `V`s, not value bytes.
+    pub typed: bool,
 }
 
 impl Default for Config {
@@ -115,6 +120,8 @@ impl Default for Config {
             cache: None,
             cache_mode: CacheMode::Validated,
             sync_interval: None,
+            write_back: None,
+            typed: false,
         }
     }
 }

@@ -268,6 +268,17 @@ impl Storage for Local {
         }
     }
 
+    fn note_expiring(&self, durable: bool) -> Result<()> {
+        match &self.writer {
+            Some(w) => w.note_expiring(&self.folder, durable),
+            None => Err(self.read_only()),
+        }
+    }
+
+    fn may_hold_expiring(&self) -> bool {
+        self.writer.as_ref().is_none_or(Writer::may_hold_expiring)
+    }
+
     fn lock_store(&self) -> Result<Option<LockGuard<'_>>> {
         match &self.writer {
             Some(w) => w.lock_store().map(Some),

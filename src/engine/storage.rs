@@ -186,6 +186,13 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Makes these entries' bytes durable (after fast writes).
     fn sync_entries(&self, hashes: &[Hash]) -> Result<()>;
 
+    /// Records, before an entry that expires is written, that the store holds one.
+    fn note_expiring(&self, durable: bool) -> Result<()>;
+
+    /// Whether the store may hold an entry that expires (when it surely does not, a removal
+    /// need not read the entry to tell an expired value from a live one).
+    fn may_hold_expiring(&self) -> bool;
+
     /// Takes shard `shard`'s write lock (`None`: this storage has no lock).
     fn lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>>;
 

@@ -102,6 +102,9 @@ impl Engine {
             modified_ms: now,
             expires_ms: self.expires_ms(now, expiry),
         };
+        if times.expires_ms != 0 && !self.config().read_only {
+            self.storage().note_expiring(self.durable())?;
+        }
         self.seal()
             .encode(key, times, &|| self.entry_path(hash), encode_value)
     }
@@ -123,6 +126,15 @@ impl Engine {
     /// is there: staged outside the lock, committed under it.
     pub(crate) fn put(&self, key: &[u8], hash: &Hash, new: NewEntry) -> Result<()> {
         self.check_writable()?;
+        if let Some(wb) = self.write_back() {
+            if new.cached.is_some() {
+                return self.wb_put(wb, key, hash, new);
+            }
+            // A write without the value RAM keeps (bytes through a typed store's raw
+            // view): past RAM, which forgets the key.
+            let _guard = self.lock(hash[0])?;
+            wb.forget(key);
+        }
         let stored = Stored::of(&new.bytes);
         let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
         let guard = self.lock(hash[0])?;

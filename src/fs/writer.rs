@@ -30,6 +30,8 @@ pub(crate) struct Writer {
     marker: Option<Marker>,
     /// Whether the marker has been made durable (see [`Writer::marker_durable`]).
     synced: AtomicBool,
+    /// Whether `tmp/expiring` is known to exist (see [`Writer::note_expiring`]).
+    expiring: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -66,6 +68,7 @@ impl Writer {
             shards: ShardLocks::new(lock_timeout),
             marker,
             synced: AtomicBool::new(false),
+            expiring: AtomicBool::new(false),
         })
     }
 
@@ -94,6 +97,15 @@ impl Writer {
         self.lock.lock()
     }
 
+    /// Takes every shard's write lock for as long as this writer lives (write-back mode).
+    ///
+    /// # Errors
+    ///
+    /// `Locked` when another writer holds one past the lock timeout.
+    pub(crate) fn own_all(&self, folder: &Folder) -> Result<()> {
+        self.shards.own_all(folder)
+    }
+
     /// Takes shard `shard`'s write lock, waiting at most the lock timeout.
     ///
     /// # Errors
@@ -110,6 +122,48 @@ impl Writer {
     /// `Io` when locking fails.
     pub(crate) fn try_lock(&self, folder: &Folder, shard: u8) -> Result<Option<ShardGuard<'_>>> {
         self.shards.try_lock(folder, &self.lock, shard)
+    }
+
+    /// Records that the store holds (or held) an entry that expires, before that entry is
+    /// written: `tmp/expiring` is made once, and synced with `tmp/` when `durable`.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when it cannot be made.
+    pub(crate) fn note_expiring(&self, folder: &Folder, durable: bool) -> Result<()> {
+        if self.expiring.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some(tmp) = self.tmp() else {
+            // Without a usable `tmp/` nothing is recorded, and removals always read.
+            return Ok(());
+        };
+        let path = folder.path_of(names::TMP).join(names::EXPIRING);
+        sys::open_regular(tmp, names::EXPIRING, true, 0o644)
+            .ctx("cannot write to folder", &path)?;
+        if durable {
+            sys::sync_dir(tmp).ctx("cannot sync folder", folder.path_of(names::TMP))?;
+        }
+        self.expiring.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the store may hold an entry that expires: `tmp/expiring` exists (or cannot
+    /// be looked for: the safe answer is yes).
+    pub(crate) fn may_hold_expiring(&self) -> bool {
+        if self.expiring.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(tmp) = self.tmp() else {
+            return true;
+        };
+        match sys::stat(tmp, names::EXPIRING) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            _ => {
+                self.expiring.store(true, Ordering::Relaxed);
+                true
+            }
+        }
     }
 
     /// In durable mode, makes this writer's marker durable (file, then `tmp/`) before its

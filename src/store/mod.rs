@@ -4,6 +4,7 @@
 
 mod iter;
 mod rmw;
+mod top_bytes;
 
 pub(crate) mod codec;
 pub(crate) mod key;
@@ -22,6 +23,7 @@ use crate::engine::Engine;
 use crate::engine::cache::{CacheStats, CachedValue, ValueFns};
 use crate::engine::read::Found;
 use crate::engine::write::{Expiry, NewEntry};
+use crate::engine::write_back::Known;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::names;
 use crate::fs::read::Need;
@@ -130,6 +132,17 @@ impl<K, V, C> Store<K, V, C> {
     }
 }
 
+/// The codecs whose stored form of a value is its bytes as they are ([`Raw`](crate::Raw)),
+/// for [`Store::set_bytes`].
+pub trait RawBytes: sealed::Sealed {}
+
+impl RawBytes for codec::Raw {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::codec::Raw {}
+}
+
 /// Decodes a value read from the entry `found`.
 pub(crate) fn decode_value<V, C: Codec<V>>(codec: &C, found: &Found<'_>) -> Result<V> {
     codec.decode(found.value).map_err(|e| {
@@ -194,10 +207,10 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// What the cache should keep of a value this store just wrote: a clone in trusted
     /// mode, nothing otherwise.
     fn for_cache(&self, value: &V) -> Option<CachedValue> {
+        let e = self.engine();
+        let keeps = e.write_back().is_some() || e.cache().is_some_and(|c| c.caches_writes());
         match &self.values {
-            Some(fns) if self.engine().cache().is_some_and(|c| c.caches_writes()) => {
-                Some((fns.wrap_ref)(value))
-            }
+            Some(fns) if keeps => Some((fns.wrap_ref)(value)),
             _ => None,
         }
     }
@@ -248,6 +261,38 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         self.write_one(&key.key_bytes(), value, Expiry::After(ttl))
     }
 
+    /// Writes `value`'s bytes under `key` as [`set`](Store::set) does, for a store whose
+    /// codec is [`Raw`](crate::Raw): no value of type `V` is made first (a page in a
+    /// simulator's memory is written straight from its slice).
+    ///
+    /// # Errors
+    ///
+    /// As [`set`](Store::set).
+    pub fn set_bytes<Q>(&self, key: &Q, value: &[u8]) -> Result<()>
+    where
+        K: Borrow<Q>,
+        Q: Key + ?Sized,
+        C: RawBytes,
+    {
+        let key = key.key_bytes();
+        let e = self.engine();
+        e.check_writable()?;
+        let hash = e.key_hash(&key);
+        let created = e.old_created(&key, &hash);
+        let bytes = e.encode_entry(&key, &hash, created, Expiry::Default, |out| {
+            out.extend_from_slice(value);
+            Ok(())
+        })?;
+        e.put(
+            &key,
+            &hash,
+            NewEntry {
+                bytes,
+                cached: None,
+            },
+        )
+    }
+
     fn write_one(&self, key: &[u8], value: &V, expiry: Expiry) -> Result<()> {
         let e = self.engine();
         e.check_writable()?;
@@ -287,6 +332,14 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     fn get_bytes(&self, key: &[u8]) -> Result<Option<V>> {
         let e = self.engine();
         let codec = &self.shared.codec;
+        if let (Some(wb), Some(fns)) = (e.write_back(), self.values) {
+            let known =
+                e.wb_lookup(wb, key, |found| Ok((fns.wrap)(decode_value(codec, found)?)))?;
+            return Ok(match known {
+                Known::Value { value, .. } => (fns.unwrap)(&value),
+                Known::Absent => None,
+            });
+        }
         if let Some(fns) = self.values {
             let value = e.read_cached(
                 key,
@@ -386,9 +439,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             let created = e.old_created(&key, &hash);
             let value = value.borrow();
             let bytes = self.encode(&key, &hash, value, created, Expiry::Default)?;
-            let note = e
-                .cache()
-                .is_some()
+            let note = (e.cache().is_some() || e.write_back().is_some())
                 .then(|| (key.into_owned(), self.for_cache(value)));
             Ok((hash, bytes, note))
         }))
