@@ -1,7 +1,7 @@
 //! The value cache: bounds, validation against other processes' writes, trusted mode,
 //! invalidation by this store's own writes and removals.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -45,7 +45,7 @@ fn child_writer() {
 
 fn write_from_another_process(path: &std::path::Path, values: &[&str]) {
     let mut child = spawn_child(
-        "child_writer",
+        "cache::child_writer",
         &[
             ("DIRKV_STORE", path.display().to_string()),
             ("DIRKV_VALUES", values.join(",")),

@@ -1,7 +1,7 @@
 //! Several processes and threads on one store: exact counters, single claims, and readers
 //! that never see a torn or foreign value.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -47,7 +47,7 @@ fn counters_from_many_processes_end_at_the_exact_total() {
     let children: Vec<KillOnDrop> = (0..4)
         .map(|_| {
             KillOnDrop(spawn_child(
-                "child_counter",
+                "concurrency::child_counter",
                 &[
                     ("DIRKV_ROLE", "counter".into()),
                     ("DIRKV_STORE", path.display().to_string()),
@@ -89,7 +89,7 @@ fn set_if_absent_from_many_processes_creates_each_key_once() {
     let children: Vec<KillOnDrop> = (0..4)
         .map(|i| {
             KillOnDrop(spawn_child(
-                "child_claimer",
+                "concurrency::child_claimer",
                 &[
                     ("DIRKV_ROLE", "claim".into()),
                     ("DIRKV_STORE", path.display().to_string()),
@@ -281,7 +281,7 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
     let mut children: Vec<(KillOnDrop, common::Lines)> = (0..WRITER_PROCS)
         .map(|p| {
             let mut c = KillOnDrop(spawn_child(
-                "child_mixed",
+                "concurrency::child_mixed",
                 &[
                     ("DIRKV_ROLE", "mixed".into()),
                     ("DIRKV_STORE", path.display().to_string()),

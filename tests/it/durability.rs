@@ -5,7 +5,7 @@
 //! The power-cut test is skipped unless it runs as root with loop devices, `mkfs.ext4`,
 //! `e2fsck` and `mount`; `DIRKV_LONG=1` runs more cuts.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -248,7 +248,7 @@ fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
     let store: Stamps = Store::open(&path, Exists::OpenOrCreate).unwrap();
     let keys = keys_in_shards(&store, 3, 2);
     let calls = trace_child(
-        "child_traced_writes",
+        "durability::child_traced_writes",
         &[
             ("DIRKV_ROLE", "traced".into()),
             ("DIRKV_DIR", dir.path().display().to_string()),
@@ -511,7 +511,7 @@ fn durable_creation_syncs_every_folder_before_the_manifest() {
     }
     let (dir, path) = store_dir();
     let calls = trace_child(
-        "child_traced_open",
+        "durability::child_traced_open",
         &[
             ("DIRKV_ROLE", "traced-open".into()),
             ("DIRKV_STORE", path.display().to_string()),
@@ -579,7 +579,7 @@ fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
             .unwrap();
         drop(store);
         let calls = trace_child(
-            "child_traced_open",
+            "durability::child_traced_open",
             &[
                 ("DIRKV_ROLE", "traced-open".into()),
                 ("DIRKV_STORE", path.display().to_string()),
@@ -747,7 +747,7 @@ fn power_cut(journal: bool, rounds: u64, rng: &mut Rng, tally: &mut CutTally) {
     for round in 0..rounds {
         let store = live.0.join(format!("store-{round}"));
         let mut child = KillOnDrop(spawn_child(
-            "child_power_writer",
+            "durability::child_power_writer",
             &[
                 ("DIRKV_ROLE", "power-writer".into()),
                 ("DIRKV_STORE", store.display().to_string()),
@@ -927,7 +927,7 @@ fn restored_shard_folders_are_synced_before_the_store_folder() {
         fs::remove_dir(path.join(name)).unwrap();
     }
     let calls = trace_child(
-        "child_traced_restore",
+        "durability::child_traced_restore",
         &[
             ("DIRKV_ROLE", "traced-restore".into()),
             ("DIRKV_STORE", path.display().to_string()),

@@ -5,7 +5,7 @@
 //! read-only test runs a child as user `nobody` through `setpriv` when root, and drops
 //! the write permission bits otherwise. Each says why when it skips.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -335,7 +335,7 @@ fn a_store_folder_the_user_may_not_write_still_reads() {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&exe)
-        .args(["child_read_only_user", "--exact", "--nocapture"])
+        .args(["hostile::child_read_only_user", "--exact", "--nocapture"])
         .env("DIRKV_CHILD", "1")
         .env("DIRKV_ROLE", "ro-user")
         .env("DIRKV_STORE", &path)

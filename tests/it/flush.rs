@@ -2,7 +2,7 @@
 //! and joined when the last handle goes, writes intact. One test in its own binary, because
 //! it counts the process's threads.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

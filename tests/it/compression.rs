@@ -1,7 +1,7 @@
 //! Per-entry compression. With the `compression` feature: round trips, mixed stores,
 //! thresholds. Without it: a compressed entry is a clear error, never garbage.
 
-mod common;
+use crate::common;
 
 use common::store_dir;
 use dirkv::{ErrorKind, Exists, Raw, Store};

@@ -1,7 +1,7 @@
 //! Damaged entries, foreign files and failed writes: errors with paths, never panics,
 //! never wrong values, nothing lost.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::process::Stdio;
@@ -264,7 +264,7 @@ fn a_failed_write_keeps_the_old_value_and_leaves_no_temp() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg("trap '' XFSZ; ulimit -f 128; exec \"$0\" child_write_over_size_limit --exact --nocapture")
+        .arg("trap '' XFSZ; ulimit -f 128; exec \"$0\" bad_input::child_write_over_size_limit --exact --nocapture")
         .arg(&exe)
         .env("DIRKV_CHILD", "1")
         .env("DIRKV_STORE", &path)

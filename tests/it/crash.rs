@@ -1,8 +1,8 @@
 //! Crash consistency: writers killed with SIGKILL at random moments, and crashes during
 //! store creation and `Exists::Replace`.
 //!
-//! The CI run kills the writer 60 times; `DIRKV_LONG=1 cargo test --release --test crash`
-//! kills it 1,000 times. `DIRKV_SEED=<n>` repeats a run (each test prints its seed).
+//! The CI run kills the writer 60 times; `DIRKV_LONG=1 cargo test --release --test it
+//! crash::` kills it 1,000 times. `DIRKV_SEED=<n>` repeats a run (each test prints its seed).
 //!
 //! How the kill test knows what must be in the store: each child runs two writer threads,
 //! each owning its own keys and doing a deterministic sequence of operations (set,
@@ -12,7 +12,7 @@
 //! operations left, or what the one operation in flight at the kill would have left;
 //! every value must be whole (its own checksum) and belong to its key.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -233,7 +233,7 @@ fn killed_writers_never_leave_a_torn_or_lost_value() {
         let round_seed = rng.next();
         let durable = round % 3 == 0;
         let child = spawn_child(
-            "child_crash_writer",
+            "crash::child_crash_writer",
             &[
                 ("DIRKV_ROLE", "crash-writer".into()),
                 ("DIRKV_STORE", path.display().to_string()),
@@ -375,7 +375,7 @@ fn child_open() {
 fn open_and_kill(env: &[(&str, String)], delay: Duration) -> bool {
     let mut vars = vec![("DIRKV_ROLE", "open".to_owned())];
     vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
-    let mut child = KillOnDrop(spawn_child("child_open", &vars, Stdio::piped()));
+    let mut child = KillOnDrop(spawn_child("crash::child_open", &vars, Stdio::piped()));
     let lines = Lines::collect(&mut child.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !lines.snapshot().iter().any(|l| l.contains("START")) {
@@ -561,7 +561,7 @@ fn stale_temps_are_swept_by_age_and_live_writers_temps_never() {
     drop(store);
     // A live writer in another process.
     let mut child = KillOnDrop(spawn_child(
-        "child_idle_writer",
+        "crash::child_idle_writer",
         &[
             ("DIRKV_ROLE", "idle".into()),
             ("DIRKV_STORE", path.display().to_string()),
