@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{KillOnDrop, Lines, Rng, Stamped, is_child, long_run, spawn_child, store_dir};
+use common::{Lines, Rng, Stamped, long_run, store_dir};
 use dirkv::{Durability, ErrorKind, Exists, Store};
 
 type Stamps = Store<String, Stamped>;
@@ -109,10 +109,9 @@ fn fail(msg: String) -> ! {
 
 /// Child: two threads doing their deterministic operations until killed.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_crash_writer() {
-    if !is_child() || env("DIRKV_ROLE") != "crash-writer" {
-        return;
-    }
+    common::child_entry();
     let durability = if env("DIRKV_DURABLE") == "1" {
         Durability::Durable
     } else {
@@ -217,9 +216,6 @@ struct Tally {
 
 #[test]
 fn killed_writers_never_leave_a_torn_or_lost_value() {
-    if is_child() {
-        return;
-    }
     let kills = if long_run() { 1000 } else { 60 };
     let seed = Rng::seed_from_env();
     eprintln!("crash test: {kills} kills, DIRKV_SEED={seed}");
@@ -232,18 +228,15 @@ fn killed_writers_never_leave_a_torn_or_lost_value() {
     for round in 0..kills {
         let round_seed = rng.next();
         let durable = round % 3 == 0;
-        let child = spawn_child(
-            "crash::child_crash_writer",
-            &[
-                ("DIRKV_ROLE", "crash-writer".into()),
+        let mut child = common::child_test!(child_crash_writer)
+            .envs([
                 ("DIRKV_STORE", path.display().to_string()),
                 ("DIRKV_SEED_ROUND", round_seed.to_string()),
                 ("DIRKV_ROUND", round.to_string()),
                 ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
-            ],
-            Stdio::piped(),
-        );
-        let mut child = KillOnDrop(child);
+            ])
+            .stdout(Stdio::piped())
+            .spawn();
         let lines = Lines::collect(&mut child.0);
         // Kill at a random moment: sometimes while it opens the store (and sweeps the last
         // writer's temps), mostly while it writes.
@@ -340,10 +333,9 @@ fn killed_writers_never_leave_a_torn_or_lost_value() {
 
 /// Child: prints START, then opens (creating or replacing) the store, then prints DONE.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_open() {
-    if !is_child() || env("DIRKV_ROLE") != "open" {
-        return;
-    }
+    common::child_entry();
     let path = env("DIRKV_STORE");
     println!("START");
     let mode = if env("DIRKV_MODE") == "replace" {
@@ -373,9 +365,10 @@ fn child_open() {
 /// Spawns `child_open` and kills it `delay` after it printed START (or lets it finish).
 /// Returns whether it finished before the kill.
 fn open_and_kill(env: &[(&str, String)], delay: Duration) -> bool {
-    let mut vars = vec![("DIRKV_ROLE", "open".to_owned())];
-    vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
-    let mut child = KillOnDrop(spawn_child("crash::child_open", &vars, Stdio::piped()));
+    let mut child = common::child_test!(child_open)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::piped())
+        .spawn();
     let lines = Lines::collect(&mut child.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !lines.snapshot().iter().any(|l| l.contains("START")) {
@@ -421,9 +414,6 @@ fn stray_root_files(path: &Path) -> Vec<String> {
 
 #[test]
 fn a_crash_during_creation_is_finished_by_the_next_open() {
-    if is_child() {
-        return;
-    }
     let seed = Rng::seed_from_env();
     let mut rng = Rng::new(seed);
     let rounds = if long_run() { 100 } else { 12 };
@@ -466,9 +456,6 @@ fn a_crash_during_creation_is_finished_by_the_next_open() {
 
 #[test]
 fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
-    if is_child() {
-        return;
-    }
     let seed = Rng::seed_from_env();
     let mut rng = Rng::new(seed);
     let rounds = if long_run() { 60 } else { 6 };
@@ -540,10 +527,9 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
 
 /// Child: holds the store open (a live writer) until killed.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_idle_writer() {
-    if !is_child() || env("DIRKV_ROLE") != "idle" {
-        return;
-    }
+    common::child_entry();
     let _store: Stamps = Store::open(env("DIRKV_STORE"), Exists::Update).unwrap();
     println!("OPEN");
     std::thread::sleep(Duration::from_secs(60));
@@ -551,23 +537,16 @@ fn child_idle_writer() {
 
 #[test]
 fn stale_temps_are_swept_by_age_and_live_writers_temps_never() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Stamps = Store::open(&path, Exists::OpenOrCreate).unwrap();
     store.set("k", &Stamped::new("k", 0, 0)).unwrap();
     let shard = store.path_of("k").parent().unwrap().to_owned();
     drop(store);
     // A live writer in another process.
-    let mut child = KillOnDrop(spawn_child(
-        "crash::child_idle_writer",
-        &[
-            ("DIRKV_ROLE", "idle".into()),
-            ("DIRKV_STORE", path.display().to_string()),
-        ],
-        Stdio::piped(),
-    ));
+    let mut child = common::child_test!(child_idle_writer)
+        .envs([("DIRKV_STORE", path.display().to_string())])
+        .stdout(Stdio::piped())
+        .spawn();
     let lines = Lines::collect(&mut child.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !lines.snapshot().iter().any(|l| l.contains("OPEN")) {

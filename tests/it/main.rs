@@ -5,6 +5,10 @@
 //! Run one module with a filter: `cargo test --test it crash::`. Tests that need a feature
 //! are compiled only with it: the `dirkv` command's tests with `cli`, the others by their
 //! own `#[cfg]`s. `cargo test --all-features` runs them all.
+//!
+//! Some tests run child processes: this binary itself, running one child entry (a test named
+//! `child_*`, marked `#[ignore]`) through `common::ChildTest`. A normal run lists the child
+//! entries as ignored; their parent tests run them, and fail when they fail.
 
 mod common;
 
