@@ -255,6 +255,15 @@ fn child_mixed() {
     println!("CHILD-OK");
 }
 
+/// Sets its flag when dropped, even by a panic.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value() {
     let (_dir, path) = store_dir();
@@ -279,6 +288,8 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
     let stop = AtomicBool::new(false);
     let other: Store<String, common::Stamped> = Store::open(&path, Exists::Update).unwrap();
     let (mut lasts, parent_reads) = std::thread::scope(|s| {
+        // Stops the readers also when a check below panics: the scope waits for them.
+        let _stop_readers = StopOnDrop(&stop);
         let r1 = s.spawn(|| read_until(&store, 1, &stop));
         let r2 = s.spawn(|| read_until(&other, 2, &stop));
         let mut lasts: HashMap<String, Vec<(u32, u64)>> = HashMap::new();
