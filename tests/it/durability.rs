@@ -237,7 +237,9 @@ fn child_traced_writes() {
     println!("CHILD-OK");
 }
 
-fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
+/// The traced writes of `child_traced_writes` on a fresh store: the store (with the temp
+/// dir it lives in, removed when the caller drops it), the batch's keys, the calls.
+fn traced_writes(durable: bool) -> Option<(tempfile::TempDir, Stamps, Vec<String>, Vec<Call>)> {
     if !strace_works() {
         return None;
     }
@@ -253,8 +255,7 @@ fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
         ]),
         &dir.path().join("strace.log"),
     );
-    std::mem::forget(dir); // kept until the process ends: `store` lives in it
-    Some((store, keys, calls))
+    Some((dir, store, keys, calls))
 }
 
 /// Checks one durable write of `entry` within `calls`: its temp file synced, then renamed
@@ -292,7 +293,7 @@ fn lock_calls(calls: &[Call], op: &str) -> Vec<usize> {
 
 #[test]
 fn durable_set_syncs_the_temp_then_renames_then_syncs_the_folder() {
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let set = between(&calls, "set");
@@ -318,7 +319,7 @@ fn durable_set_syncs_the_temp_then_renames_then_syncs_the_folder() {
 
 #[test]
 fn durable_update_holds_the_lock_from_read_to_rename() {
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let update = between(&calls, "update");
@@ -345,7 +346,7 @@ fn durable_update_holds_the_lock_from_read_to_rename() {
 
 #[test]
 fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
-    let Some((store, keys, calls)) = traced_writes(true) else {
+    let Some((_dir, store, keys, calls)) = traced_writes(true) else {
         return;
     };
     let batch = between(&calls, "batch");
@@ -385,7 +386,7 @@ fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
 
 #[test]
 fn durable_remove_syncs_the_folder_after_the_unlink() {
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let remove = between(&calls, "remove");
@@ -410,7 +411,7 @@ fn durable_remove_syncs_the_folder_after_the_unlink() {
 
 #[test]
 fn fast_writes_never_sync_until_sync_is_called() {
-    let Some((store, keys, calls)) = traced_writes(false) else {
+    let Some((_dir, store, keys, calls)) = traced_writes(false) else {
         return;
     };
     for phase in ["set", "batch", "update", "remove"] {
