@@ -276,7 +276,7 @@ fn a_failed_write_keeps_the_old_value_and_leaves_no_temp() {
 
 #[test]
 fn a_flagged_entry_this_build_cannot_undo_is_refused_not_decoded() {
-    use dirkv::entry::{self, Meta};
+    use crate::common::entry::{self, Meta};
     let (_dir, path) = store_dir();
     let store: Store<String, Vec<u8>, dirkv::Raw> = Store::<String, Vec<u8>>::options()
         .codec(dirkv::Raw)

@@ -7,6 +7,10 @@ use std::process::{Child, Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
+/// The crate's internal modules that tests reach into (the entry file format, the store
+/// layout): tests name them through here, so that when they move only this line changes.
+pub use dirkv::{entry, layout};
+
 /// A value type with a few fields, like an application's.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Page {

@@ -146,7 +146,7 @@ mod with_feature {
 #[cfg(not(feature = "compression"))]
 #[test]
 fn a_build_without_the_feature_refuses_compressed_entries_clearly() {
-    use dirkv::entry;
+    use crate::common::entry;
     let (_d, path) = store_dir();
     let s: Store<String, Vec<u8>, Raw> = Store::options()
         .codec(Raw)

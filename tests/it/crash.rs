@@ -404,7 +404,7 @@ fn stray_root_files(path: &Path) -> Vec<String> {
         let known = name == "DIRKV"
             || name == "lock"
             || name == "tmp"
-            || dirkv::layout::parse_shard_name(&name).is_some();
+            || common::layout::parse_shard_name(&name).is_some();
         if !known {
             out.push(name);
         }
@@ -441,7 +441,7 @@ fn a_crash_during_creation_is_finished_by_the_next_open() {
         let store = Stamps::open(&path, Exists::OpenOrCreate)
             .unwrap_or_else(|e| panic!("round {round} (DIRKV_SEED={seed}): {e}"));
         for shard in 0..=255u8 {
-            assert!(path.join(dirkv::layout::shard_name(shard)).is_dir());
+            assert!(path.join(common::layout::shard_name(shard)).is_dir());
         }
         store.set("k", &Stamped::new("k", 0, 1)).unwrap();
         assert_eq!(store.len().unwrap(), 1);
@@ -490,7 +490,7 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
             ],
             delay,
         );
-        let manifest = dirkv::layout::Manifest::parse(&fs::read(path.join("DIRKV")).unwrap())
+        let manifest = common::layout::Manifest::parse(&fs::read(path.join("DIRKV")).unwrap())
             .expect("the manifest is whole after a crash during Replace");
         let outcome = if manifest.key == "u64" {
             // The new manifest is written last: the entries are all gone by then.
@@ -560,7 +560,7 @@ fn stale_temps_are_swept_by_age_and_live_writers_temps_never() {
         .unwrap()
         .find_map(|e| {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            dirkv::layout::marker_id(&name).map(str::to_owned)
+            common::layout::marker_id(&name).map(str::to_owned)
         })
         .expect("the live writer's marker");
     let two_hours = Duration::from_secs(7200);

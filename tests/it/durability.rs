@@ -498,7 +498,7 @@ fn durable_creation_syncs_every_folder_before_the_manifest() {
         &dir.path().join("strace.log"),
     );
     let mut folders: Vec<PathBuf> = (0..=255u8)
-        .map(|i| path.join(dirkv::layout::shard_name(i)))
+        .map(|i| path.join(common::layout::shard_name(i)))
         .collect();
     folders.push(path.join("tmp"));
     let rename = synced_before_manifest(&calls, &path, &folders);
@@ -567,7 +567,7 @@ fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
         // Old entries must not come back under the new manifest after a power cut: every
         // folder an entry was removed from is synced before the new manifest's rename.
         let folders: Vec<PathBuf> = (0..=255u8)
-            .map(|i| path.join(dirkv::layout::shard_name(i)))
+            .map(|i| path.join(common::layout::shard_name(i)))
             .collect();
         synced_before_manifest(&calls, &path, &folders);
     }
