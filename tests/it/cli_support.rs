@@ -109,7 +109,5 @@ pub fn sh(script: &str, env: &[(&str, &OsStr)]) -> Run {
     finish(cmd.output().expect("run sh"))
 }
 
-#[path = "../common/mod.rs"]
-mod common;
 #[allow(unused_imports)]
-pub use common::{Page, page, store_dir};
+pub use crate::common::{Page, page, store_dir};

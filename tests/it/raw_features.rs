@@ -1,7 +1,7 @@
 //! The untyped `RawStore` (what the `dirkv` command uses) on stores with expiry,
 //! compression and encryption: values come back as the codec's plain bytes.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

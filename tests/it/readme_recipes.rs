@@ -6,7 +6,7 @@ use dirkv::{Exists, Store};
 
 /// The ```sh block of the README that starts with `S=/path/to/store`.
 fn recipe_block() -> String {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let start = readme
         .find("```sh\nS=/path/to/store\n")
         .expect("recipe block in README");

@@ -5,7 +5,7 @@
 //! The power-cut test is skipped unless it runs as root with loop devices, `mkfs.ext4`,
 //! `e2fsck` and `mount`; `DIRKV_LONG=1` runs more cuts.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -13,10 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    KillOnDrop, Lines, LoopDev, Mounted, Rng, Stamped, is_child, long_run, run, spawn_child,
-    store_dir,
-};
+use common::{Lines, LoopDev, Mounted, Rng, Stamped, long_run, run, store_dir};
 use dirkv::{Durability, Exists, Store};
 
 type Stamps = Store<String, Stamped>;
@@ -158,11 +155,9 @@ fn strace_works() -> bool {
     ok
 }
 
-/// Runs the child test `name` of this binary under strace; returns its calls.
-fn trace_child(name: &str, vars: &[(&str, String)], log: &Path) -> Vec<Call> {
-    let exe = std::env::current_exe().unwrap();
-    let mut cmd = Command::new("strace");
-    cmd.args([
+/// Runs `child` (a child entry of this binary) under strace; returns its calls.
+fn trace_child(child: common::ChildTest, log: &Path) -> Vec<Call> {
+    let mut strace: Vec<std::ffi::OsString> = [
         "-f",
         "-qq",
         "-y",
@@ -173,18 +168,21 @@ fn trace_child(name: &str, vars: &[(&str, String)], log: &Path) -> Vec<Call> {
         "-e",
         "signal=none",
         "-o",
-    ])
-    .arg(log)
-    .arg(&exe)
-    .args([name, "--exact", "--nocapture", "--test-threads=1"])
-    .env("DIRKV_CHILD", "1");
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let out = run(&mut cmd).unwrap_or_else(|e| panic!("traced child failed: {e}"));
+    ]
+    .map(Into::into)
+    .into();
+    strace.push(log.into());
+    let out = child.under("strace", strace).output();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.contains("CHILD-OK"),
-        "traced child did not finish: {out}"
+        out.status.success(),
+        "traced child failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("CHILD-OK"),
+        "traced child did not finish: {stdout}"
     );
     parse_strace(&fs::read_to_string(log).unwrap())
 }
@@ -243,10 +241,9 @@ fn keys_in_shards(store: &Stamps, shards: usize, per: usize) -> Vec<String> {
 
 /// Child: the writes whose system calls the parent checks, between phase marks.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_traced_writes() {
-    if !is_child() || env("DIRKV_ROLE") != "traced" {
-        return;
-    }
+    common::child_entry();
     let dir = env("DIRKV_DIR");
     let durable = env("DIRKV_DURABLE") == "1";
     let store: Stamps = Store::options()
@@ -280,7 +277,9 @@ fn child_traced_writes() {
     println!("CHILD-OK");
 }
 
-fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
+/// The traced writes of `child_traced_writes` on a fresh store: the store (with the temp
+/// dir it lives in, removed when the caller drops it), the batch's keys, the calls.
+fn traced_writes(durable: bool) -> Option<(tempfile::TempDir, Stamps, Vec<String>, Vec<Call>)> {
     if !strace_works() {
         return None;
     }
@@ -288,18 +287,15 @@ fn traced_writes(durable: bool) -> Option<(Stamps, Vec<String>, Vec<Call>)> {
     let store: Stamps = Store::open(&path, Exists::OpenOrCreate).unwrap();
     let keys = keys_in_shards(&store, 3, 2);
     let calls = trace_child(
-        "child_traced_writes",
-        &[
-            ("DIRKV_ROLE", "traced".into()),
+        common::child_test!(child_traced_writes).envs([
             ("DIRKV_DIR", dir.path().display().to_string()),
             ("DIRKV_STORE", path.display().to_string()),
             ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
             ("DIRKV_KEYS", keys.join(",")),
-        ],
+        ]),
         &dir.path().join("strace.log"),
     );
-    std::mem::forget(dir); // kept until the process ends: `store` lives in it
-    Some((store, keys, calls))
+    Some((dir, store, keys, calls))
 }
 
 /// Checks one durable write of `entry` within `calls`: its temp file synced, then renamed
@@ -337,10 +333,7 @@ fn lock_calls(calls: &[Call], op: &str) -> Vec<usize> {
 
 #[test]
 fn durable_set_syncs_the_temp_then_renames_then_syncs_the_folder() {
-    if is_child() {
-        return;
-    }
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let set = between(&calls, "set");
@@ -366,10 +359,7 @@ fn durable_set_syncs_the_temp_then_renames_then_syncs_the_folder() {
 
 #[test]
 fn durable_update_holds_the_lock_from_read_to_rename() {
-    if is_child() {
-        return;
-    }
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let update = between(&calls, "update");
@@ -394,10 +384,7 @@ fn durable_update_holds_the_lock_from_read_to_rename() {
 
 #[test]
 fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
-    if is_child() {
-        return;
-    }
-    let Some((store, keys, calls)) = traced_writes(true) else {
+    let Some((_dir, store, keys, calls)) = traced_writes(true) else {
         return;
     };
     let batch = between(&calls, "batch");
@@ -437,10 +424,7 @@ fn durable_batch_syncs_each_shard_folder_once_after_its_renames() {
 
 #[test]
 fn durable_remove_syncs_the_folder_after_the_unlink() {
-    if is_child() {
-        return;
-    }
-    let Some((store, _, calls)) = traced_writes(true) else {
+    let Some((_dir, store, _, calls)) = traced_writes(true) else {
         return;
     };
     let remove = between(&calls, "remove");
@@ -465,10 +449,7 @@ fn durable_remove_syncs_the_folder_after_the_unlink() {
 
 #[test]
 fn fast_writes_never_sync_until_sync_is_called() {
-    if is_child() {
-        return;
-    }
-    let Some((store, keys, calls)) = traced_writes(false) else {
+    let Some((_dir, store, keys, calls)) = traced_writes(false) else {
         return;
     };
     for phase in ["set", "batch", "update", "remove"] {
@@ -497,10 +478,9 @@ fn fast_writes_never_sync_until_sync_is_called() {
 
 /// Child: creates a store (durable) at DIRKV_STORE, or replaces it with another key type.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_traced_open() {
-    if !is_child() || env("DIRKV_ROLE") != "traced-open" {
-        return;
-    }
+    common::child_entry();
     let durability = if env("DIRKV_DURABLE") == "1" {
         Durability::Durable
     } else {
@@ -544,21 +524,19 @@ fn synced_before_manifest(calls: &[Call], root: &Path, folders: &[PathBuf]) -> u
 
 #[test]
 fn durable_creation_syncs_every_folder_before_the_manifest() {
-    if is_child() || !strace_works() {
+    if !strace_works() {
         return;
     }
     let (dir, path) = store_dir();
     let calls = trace_child(
-        "child_traced_open",
-        &[
-            ("DIRKV_ROLE", "traced-open".into()),
+        common::child_test!(child_traced_open).envs([
             ("DIRKV_STORE", path.display().to_string()),
             ("DIRKV_DURABLE", "1".into()),
-        ],
+        ]),
         &dir.path().join("strace.log"),
     );
     let mut folders: Vec<PathBuf> = (0..=255u8)
-        .map(|i| path.join(dirkv::format::names::shard_name(i)))
+        .map(|i| path.join(common::layout::shard_name(i)))
         .collect();
     folders.push(path.join("tmp"));
     let rename = synced_before_manifest(&calls, &path, &folders);
@@ -604,7 +582,7 @@ fn durable_creation_syncs_every_folder_before_the_manifest() {
 }
 #[test]
 fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
-    if is_child() || !strace_works() {
+    if !strace_works() {
         return;
     }
     for durable in [true, false] {
@@ -617,19 +595,17 @@ fn replace_with_a_new_manifest_makes_the_removals_durable_first() {
             .unwrap();
         drop(store);
         let calls = trace_child(
-            "child_traced_open",
-            &[
-                ("DIRKV_ROLE", "traced-open".into()),
+            common::child_test!(child_traced_open).envs([
                 ("DIRKV_STORE", path.display().to_string()),
                 ("DIRKV_MODE", "replace".into()),
                 ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
-            ],
+            ]),
             &dir.path().join("strace.log"),
         );
         // Old entries must not come back under the new manifest after a power cut: every
         // folder an entry was removed from is synced before the new manifest's rename.
         let folders: Vec<PathBuf> = (0..=255u8)
-            .map(|i| path.join(dirkv::format::names::shard_name(i)))
+            .map(|i| path.join(common::layout::shard_name(i)))
             .collect();
         synced_before_manifest(&calls, &path, &folders);
     }
@@ -657,10 +633,9 @@ fn power_cut_unavailable() -> Option<String> {
 /// Child: writes keys k0..k31 in durable mode (set, set_many, remove), printing `ACK n`
 /// after operation `n` returned, until it is stopped and killed.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_power_writer() {
-    if !is_child() || env("DIRKV_ROLE") != "power-writer" {
-        return;
-    }
+    common::child_entry();
     use std::io::Write;
     let store: Stamps = Store::open(env("DIRKV_STORE"), Exists::OpenOrCreate).unwrap();
     for n in 0.. {
@@ -784,14 +759,10 @@ fn power_cut(journal: bool, rounds: u64, rng: &mut Rng, tally: &mut CutTally) {
     let live = Mounted::mount("ext4", &dev.0, &dir.path().join("live")).unwrap();
     for round in 0..rounds {
         let store = live.0.join(format!("store-{round}"));
-        let mut child = KillOnDrop(spawn_child(
-            "child_power_writer",
-            &[
-                ("DIRKV_ROLE", "power-writer".into()),
-                ("DIRKV_STORE", store.display().to_string()),
-            ],
-            Stdio::piped(),
-        ));
+        let mut child = common::child_test!(child_power_writer)
+            .envs([("DIRKV_STORE", store.display().to_string())])
+            .stdout(Stdio::piped())
+            .spawn();
         let lines = Lines::collect(&mut child.0);
         // Cut at a random moment after the first acknowledged write.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -919,9 +890,6 @@ fn power_cut(journal: bool, rounds: u64, rng: &mut Rng, tally: &mut CutTally) {
 
 #[test]
 fn acknowledged_writes_survive_a_power_cut_on_ext4() {
-    if is_child() {
-        return;
-    }
     if let Some(why) = power_cut_unavailable() {
         eprintln!("SKIPPED power cut: {why}");
         return;
@@ -945,10 +913,9 @@ fn acknowledged_writes_survive_a_power_cut_on_ext4() {
 
 /// Child: restores missing shard folders of the store at DIRKV_STORE (durable RawStore).
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_traced_restore() {
-    if !is_child() || env("DIRKV_ROLE") != "traced-restore" {
-        return;
-    }
+    common::child_entry();
     let raw = dirkv::RawStore::open(env("DIRKV_STORE"), dirkv::Access::ReadWrite).unwrap();
     assert_eq!(raw.restore_folders().unwrap().len(), 2);
     println!("CHILD-OK");
@@ -956,7 +923,7 @@ fn child_traced_restore() {
 
 #[test]
 fn restored_shard_folders_are_synced_before_the_store_folder() {
-    if is_child() || !strace_works() {
+    if !strace_works() {
         return;
     }
     let (dir, path) = store_dir();
@@ -965,11 +932,8 @@ fn restored_shard_folders_are_synced_before_the_store_folder() {
         fs::remove_dir(path.join(name)).unwrap();
     }
     let calls = trace_child(
-        "child_traced_restore",
-        &[
-            ("DIRKV_ROLE", "traced-restore".into()),
-            ("DIRKV_STORE", path.display().to_string()),
-        ],
+        common::child_test!(child_traced_restore)
+            .envs([("DIRKV_STORE", path.display().to_string())]),
         &dir.path().join("strace.log"),
     );
     let root = path.display().to_string();

@@ -1,7 +1,7 @@
 //! Several processes and threads on one store: exact counters, single claims, and readers
 //! that never see a torn or foreign value.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::{KillOnDrop, is_child, spawn_child, store_dir};
+use common::{KillOnDrop, is_child, store_dir};
 use dirkv::{Durability, Exists, Store};
 
 fn env(name: &str) -> String {
@@ -17,10 +17,9 @@ fn env(name: &str) -> String {
 }
 
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_counter() {
-    if !is_child() || env("DIRKV_ROLE") != "counter" {
-        return;
-    }
+    common::child_entry();
     let store: Store<String, u64> = Store::open(env("DIRKV_STORE"), Exists::Update).unwrap();
     let n: u64 = env("DIRKV_N").parse().unwrap();
     std::thread::scope(|s| {
@@ -38,23 +37,18 @@ fn child_counter() {
 
 #[test]
 fn counters_from_many_processes_end_at_the_exact_total() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<String, u64> = Store::open(&path, Exists::OpenOrCreate).unwrap();
     let n = 40u64;
     let children: Vec<KillOnDrop> = (0..4)
         .map(|_| {
-            KillOnDrop(spawn_child(
-                "child_counter",
-                &[
-                    ("DIRKV_ROLE", "counter".into()),
+            common::child_test!(child_counter)
+                .envs([
                     ("DIRKV_STORE", path.display().to_string()),
                     ("DIRKV_N", n.to_string()),
-                ],
-                Stdio::null(),
-            ))
+                ])
+                .stdout(Stdio::null())
+                .spawn()
         })
         .collect();
     for mut c in children {
@@ -64,10 +58,9 @@ fn counters_from_many_processes_end_at_the_exact_total() {
 }
 
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_claimer() {
-    if !is_child() || env("DIRKV_ROLE") != "claim" {
-        return;
-    }
+    common::child_entry();
     let store: Store<u32, String> = Store::options()
         .durability(Durability::Fast)
         .open(env("DIRKV_STORE"), Exists::Update)
@@ -81,22 +74,17 @@ fn child_claimer() {
 
 #[test]
 fn set_if_absent_from_many_processes_creates_each_key_once() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<u32, String> = Store::open(&path, Exists::OpenOrCreate).unwrap();
     let children: Vec<KillOnDrop> = (0..4)
         .map(|i| {
-            KillOnDrop(spawn_child(
-                "child_claimer",
-                &[
-                    ("DIRKV_ROLE", "claim".into()),
+            common::child_test!(child_claimer)
+                .envs([
                     ("DIRKV_STORE", path.display().to_string()),
                     ("DIRKV_ID", format!("p{i}")),
-                ],
-                Stdio::piped(),
-            ))
+                ])
+                .stdout(Stdio::piped())
+                .spawn()
         })
         .collect();
     let mut total = 0;
@@ -172,10 +160,9 @@ fn fail_read(msg: String) -> u64 {
 
 /// Child: two writer threads (on overlapping keys) and one reader thread.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_mixed() {
-    if !is_child() || env("DIRKV_ROLE") != "mixed" {
-        return;
-    }
+    common::child_entry();
     use common::{Rng, Stamped};
     let proc_id: u32 = env("DIRKV_PROC").parse().unwrap();
     let durability = if proc_id == 0 {
@@ -268,11 +255,17 @@ fn child_mixed() {
     println!("CHILD-OK");
 }
 
+/// Sets its flag when dropped, even by a panic.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<String, common::Stamped> = Store::options()
         .durability(Durability::Fast)
@@ -280,15 +273,13 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
         .unwrap();
     let mut children: Vec<(KillOnDrop, common::Lines)> = (0..WRITER_PROCS)
         .map(|p| {
-            let mut c = KillOnDrop(spawn_child(
-                "child_mixed",
-                &[
-                    ("DIRKV_ROLE", "mixed".into()),
+            let mut c = common::child_test!(child_mixed)
+                .envs([
                     ("DIRKV_STORE", path.display().to_string()),
                     ("DIRKV_PROC", p.to_string()),
-                ],
-                Stdio::piped(),
-            ));
+                ])
+                .stdout(Stdio::piped())
+                .spawn();
             let lines = common::Lines::collect(&mut c.0);
             (c, lines)
         })
@@ -297,6 +288,8 @@ fn readers_never_see_torn_values_and_each_key_ends_with_some_writers_last_value(
     let stop = AtomicBool::new(false);
     let other: Store<String, common::Stamped> = Store::open(&path, Exists::Update).unwrap();
     let (mut lasts, parent_reads) = std::thread::scope(|s| {
+        // Stops the readers also when a check below panics: the scope waits for them.
+        let _stop_readers = StopOnDrop(&stop);
         let r1 = s.spawn(|| read_until(&store, 1, &stop));
         let r2 = s.spawn(|| read_until(&other, 2, &stop));
         let mut lasts: HashMap<String, Vec<(u32, u64)>> = HashMap::new();

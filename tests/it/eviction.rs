@@ -1,6 +1,6 @@
 //! Eviction to size bounds: by hand and automatic, oldest-written or least-recently-used.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Per-entry compression. With the `compression` feature: round trips, mixed stores,
 //! thresholds. Without it: a compressed entry is a clear error, never garbage.
 
-mod common;
+use crate::common;
 
 use common::store_dir;
 use dirkv::{ErrorKind, Exists, Raw, Store};
@@ -146,7 +146,7 @@ mod with_feature {
 #[cfg(not(feature = "compression"))]
 #[test]
 fn a_build_without_the_feature_refuses_compressed_entries_clearly() {
-    use dirkv::format::entry;
+    use crate::common::entry;
     let (_d, path) = store_dir();
     let s: Store<String, Vec<u8>, Raw> = Store::options()
         .codec(Raw)

@@ -1,6 +1,6 @@
 //! The public API against its documentation, one TempDir per test.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -1,6 +1,6 @@
 //! Expiry, entry times and access tracking, driven by a `ManualClock` (no test sleeps).
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! A build without the `encryption` feature refuses an encrypted store clearly, rather
 //! than reading ciphertext as values.
-#![cfg(not(feature = "encryption"))]
 
-mod common;
+use crate::common;
 
 use common::store_dir;
 use dirkv::{ErrorKind, Exists, Store};

@@ -3,8 +3,8 @@
 //! `Ok` decode re-encodes to the same thing. The open-ended fuzzing with libFuzzer is in
 //! `fuzz/` (see the README there).
 
-use dirkv::format::entry::{self, Damage, Meta};
-use dirkv::format::manifest::Manifest;
+use crate::common::entry::{self, Damage, Meta};
+use crate::common::layout::Manifest;
 use dirkv::{ErrorKind, Exists, Raw, Store};
 use proptest::prelude::*;
 

@@ -2,7 +2,7 @@
 //! a passphrase prompt on a terminal (through `script`, which gives the command one), and
 //! no way at all to give a key as an argument.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::fs;
 use std::io::{Read, Write};

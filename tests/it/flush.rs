@@ -1,8 +1,8 @@
 //! The background flush thread (`Options::sync_interval`): started only when asked, stopped
-//! and joined when the last handle goes, writes intact. One test in its own binary, because
-//! it counts the process's threads.
+//! and joined when the last handle goes, writes intact. The test runs in a child process of
+//! its own, because it counts the process's threads.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -33,6 +33,25 @@ fn wait_for_flush_thread() -> usize {
 
 #[test]
 fn flush_thread_lives_exactly_as_long_as_the_store() {
+    if !std::path::Path::new("/proc/self/task").exists() {
+        return;
+    }
+    let out = common::child_test!(child_flush_thread).output();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-OK"),
+        "child failed ({}): {stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Child side of `flush_thread_lives_exactly_as_long_as_the_store`: alone in its process,
+/// so that the only flush threads it counts are its stores'.
+#[test]
+#[ignore = "child process: run by its parent test"]
+fn child_flush_thread() {
+    common::child_entry();
     if !std::path::Path::new("/proc/self/task").exists() {
         return;
     }
@@ -87,4 +106,5 @@ fn flush_thread_lives_exactly_as_long_as_the_store() {
         .unwrap();
     assert_eq!(flush_threads(), 0, "no thread for a read-only store");
     drop(read_only);
+    println!("CHILD-OK");
 }

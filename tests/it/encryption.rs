@@ -1,8 +1,7 @@
 //! Encryption (feature `encryption`): round trips through reopen, keyed file names, wrong
 //! keys and passphrases refused at open, tampering of every kind detected.
-#![cfg(feature = "encryption")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde::{Deserialize, Serialize};
+
+/// The crate's internal modules that tests reach into (the entry file format, the store
+/// layout): tests name them through here, so that when they move only this line changes.
+pub use dirkv::format::entry;
+/// The names of a store's files, and its manifest.
+pub mod layout {
+    pub use dirkv::format::manifest::Manifest;
+    pub use dirkv::format::names::*;
+}
 
 /// A value type with a few fields, like an application's.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -73,19 +83,152 @@ pub fn temp_files(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Runs the test binary itself as a child that executes the test `name` with `env` set;
-/// the child test does its work only when `DIRKV_CHILD` is set.
-pub fn spawn_child(name: &str, env: &[(&str, String)], stdout: Stdio) -> Child {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut cmd = Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env("DIRKV_CHILD", "1")
-        .stdout(stdout)
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
+// ---------------------------------------------------------------------------------------
+// Child processes
+
+/// Set in a child process started by [`ChildTest`]; its value is the child entry's name.
+const CHILD_VAR: &str = "DIRKV_CHILD";
+
+/// The longest a child run by [`ChildTest::output`] may take before it is killed.
+const CHILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A child process: this test binary (`std::env::current_exe()`) running exactly one child
+/// entry, with `--nocapture` and the environment variables given.
+///
+/// A child entry is a test marked `#[ignore = "child process: run by its parent test"]`
+/// whose first line is [`child_entry()`], so that a normal run lists it as ignored instead
+/// of passed. Make one with [`child_test!`], which names the entry by its path.
+pub struct ChildTest {
+    name: String,
+    under: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    stdout: Option<Stdio>,
+    stderr: Option<Stdio>,
+}
+
+/// A [`ChildTest`] for the child entry `$entry`, a function of the calling module:
+/// `common::child_test!(child_writer)`. Checked at compile time, so the child always runs
+/// a test that exists.
+macro_rules! child_test {
+    ($entry:ident) => {{
+        let _: fn() = $entry;
+        $crate::common::ChildTest::new(concat!(module_path!(), "::", stringify!($entry)))
+    }};
+}
+pub(crate) use child_test;
+
+impl ChildTest {
+    /// The child entry at `path` (`it::crash::child_open`: the test binary's crate name,
+    /// then the test's name). Use [`child_test!`].
+    pub fn new(path: &str) -> Self {
+        let name = path.split_once("::").map_or(path, |(_, test)| test);
+        ChildTest {
+            name: name.to_owned(),
+            under: Vec::new(),
+            env: Vec::new(),
+            stdout: None,
+            stderr: None,
+        }
     }
-    cmd.spawn().expect("spawn child test process")
+
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((name.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    pub fn envs<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        for (k, v) in vars {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    /// Runs the test binary under `program`: `program ARGS... <test binary> <its args>`
+    /// (strace, setpriv, `sh -c '...; exec "$0" "$@"'`). The kill on drop reaches the
+    /// test binary only if `program` execs it (setpriv, `exec` in sh); strace is killed
+    /// alone and its tracee runs on to its end.
+    pub fn under<S: AsRef<OsStr>>(
+        mut self,
+        program: impl AsRef<OsStr>,
+        args: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.under = std::iter::once(program.as_ref().to_owned())
+            .chain(args.into_iter().map(|a| a.as_ref().to_owned()))
+            .collect();
+        self
+    }
+
+    /// Standard output of the child (inherited unless set).
+    pub fn stdout(mut self, stdout: Stdio) -> Self {
+        self.stdout = Some(stdout);
+        self
+    }
+
+    /// Standard error of the child (inherited by `spawn`, captured by `output`, unless set).
+    pub fn stderr(mut self, stderr: Stdio) -> Self {
+        self.stderr = Some(stderr);
+        self
+    }
+
+    /// Starts the child; it is killed and waited for when the returned handle is dropped.
+    pub fn spawn(self) -> KillOnDrop {
+        let exe = std::env::current_exe().expect("test binary path");
+        let mut cmd = match self.under.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(exe);
+                cmd
+            }
+            None => Command::new(exe),
+        };
+        // `--include-ignored`: the entry runs whether it is marked ignored or not.
+        cmd.arg(&self.name)
+            .args([
+                "--exact",
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_VAR, &self.name)
+            .envs(self.env)
+            .stdin(Stdio::null())
+            .stdout(self.stdout.unwrap_or_else(Stdio::inherit))
+            .stderr(self.stderr.unwrap_or_else(Stdio::inherit));
+        KillOnDrop(cmd.spawn().unwrap_or_else(|e| {
+            panic!("spawn child process {}: {e}", self.name);
+        }))
+    }
+
+    /// Runs the child to its end (killed after 300 s), with its standard output and
+    /// (unless set) standard error captured.
+    pub fn output(mut self) -> std::process::Output {
+        use std::io::Read;
+        self.stdout = Some(Stdio::piped());
+        self.stderr.get_or_insert_with(Stdio::piped);
+        let mut child = self.spawn();
+        let read = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    pipe.read_to_end(&mut bytes)
+                        .expect("read the child's output");
+                }
+                bytes
+            })
+        };
+        let stdout = read(child.0.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read(child.0.stderr.take().map(|p| Box::new(p) as _));
+        let status = wait_or_kill(&mut child.0, CHILD_TIMEOUT);
+        std::process::Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        }
+    }
 }
 
 /// Kills a child when dropped, so a failing test leaves no process behind.
@@ -98,8 +241,30 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Whether this process is a child started by [`ChildTest`].
 pub fn is_child() -> bool {
-    std::env::var_os("DIRKV_CHILD").is_some()
+    std::env::var_os(CHILD_VAR).is_some()
+}
+
+/// The first line of every child entry: panics unless this process is the child that a
+/// parent test started for this very entry, so that a child entry run by hand (`--ignored`)
+/// fails instead of passing without having done anything.
+pub fn child_entry() {
+    let Some(wanted) = std::env::var_os(CHILD_VAR) else {
+        panic!(
+            "a child entry does its work only in the child process that its parent test \
+             starts (common::ChildTest); run the parent test instead"
+        );
+    };
+    // libtest runs each test on a thread named after it.
+    let me = std::thread::current().name().map(str::to_owned);
+    if let Some(me) = me.filter(|n| n.contains("::")) {
+        assert_eq!(
+            wanted.to_string_lossy(),
+            me,
+            "the child process was started for another entry"
+        );
+    }
 }
 
 /// Recomputes the checksum of an entry file's bytes after a test changed them on purpose

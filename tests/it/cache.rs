@@ -1,12 +1,12 @@
 //! The value cache: bounds, validation against other processes' writes, trusted mode,
 //! invalidation by this store's own writes and removals.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{is_child, spawn_child, store_dir};
+use common::store_dir;
 use dirkv::{CacheMode, CacheStats, Durability, Exists, Raw, Store};
 
 /// Longer than the validated cache's settle window (50 ms on ext4, tmpfs, xfs, btrfs).
@@ -28,10 +28,9 @@ fn open_cached(path: &std::path::Path, mode: CacheMode) -> Store<String, Vec<u8>
 
 /// Child process: writes `DIRKV_VALUES` (comma-separated) to key `k`, one after the other.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_writer() {
-    if !is_child() {
-        return;
-    }
+    common::child_entry();
     let path = std::env::var("DIRKV_STORE").unwrap();
     let store: Store<String, Vec<u8>, Raw> = Store::options()
         .codec(Raw)
@@ -44,22 +43,18 @@ fn child_writer() {
 }
 
 fn write_from_another_process(path: &std::path::Path, values: &[&str]) {
-    let mut child = spawn_child(
-        "child_writer",
-        &[
+    let mut child = common::child_test!(child_writer)
+        .envs([
             ("DIRKV_STORE", path.display().to_string()),
             ("DIRKV_VALUES", values.join(",")),
-        ],
-        Stdio::null(),
-    );
-    assert!(child.wait().unwrap().success());
+        ])
+        .stdout(Stdio::null())
+        .spawn();
+    assert!(child.0.wait().unwrap().success());
 }
 
 #[test]
 fn no_cache_by_default() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<String, u32> = Store::open(&path, Exists::OpenOrCreate).unwrap();
     assert_eq!(store.cache_stats(), None);
@@ -67,9 +62,6 @@ fn no_cache_by_default() {
 
 #[test]
 fn bounds_on_entries_and_bytes_hold() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     for (entries, bytes) in [(10, 1 << 20), (1000, 6000), (300, 1 << 20)] {
         let store: Store<u32, Vec<u8>, Raw> = Store::options()
@@ -98,9 +90,6 @@ fn bounds_on_entries_and_bytes_hold() {
 
 #[test]
 fn validated_mode_sees_another_processes_writes() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store = open_cached(&path, CacheMode::Validated);
     store.set("k", &b"one".to_vec()).unwrap();
@@ -130,9 +119,6 @@ fn validated_mode_sees_another_processes_writes() {
 
 #[test]
 fn validated_mode_sees_an_in_place_rewrite() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store = open_cached(&path, CacheMode::Validated);
     store.set("k", &b"one".to_vec()).unwrap();
@@ -150,9 +136,6 @@ fn validated_mode_sees_an_in_place_rewrite() {
 
 #[test]
 fn trusted_mode_does_not_see_other_processes_by_design() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store = open_cached(&path, CacheMode::Trusted);
     store.set("k", &b"one".to_vec()).unwrap();
@@ -176,9 +159,6 @@ fn trusted_mode_does_not_see_other_processes_by_design() {
 
 #[test]
 fn own_writes_update_and_removals_invalidate() {
-    if is_child() {
-        return;
-    }
     for mode in [CacheMode::Validated, CacheMode::Trusted] {
         let (_dir, path) = store_dir();
         let store = open_cached(&path, mode);
@@ -245,9 +225,6 @@ fn own_writes_update_and_removals_invalidate() {
 
 #[test]
 fn typed_values_come_back_as_clones() {
-    if is_child() {
-        return;
-    }
     #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq)]
     struct Page {
         title: String,
@@ -277,9 +254,6 @@ fn typed_values_come_back_as_clones() {
 
 #[test]
 fn threads_share_the_cache() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<u32, u32> = Store::options()
         .durability(Durability::Fast)
@@ -307,9 +281,6 @@ fn threads_share_the_cache() {
 
 #[test]
 fn expired_values_are_never_served_from_the_cache() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let clock = std::sync::Arc::new(dirkv::ManualClock::new());
     for mode in [CacheMode::Trusted, CacheMode::Validated] {
@@ -335,9 +306,6 @@ fn expired_values_are_never_served_from_the_cache() {
 
 #[test]
 fn eviction_and_purge_empty_the_cache() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Store<u32, u32> = Store::options()
         .durability(Durability::Fast)

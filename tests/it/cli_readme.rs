@@ -1,7 +1,7 @@
 //! Runs the shell recipes of the README section "Inspecting a store from the shell", in
 //! order, against a real store, with a writer running during the backup recipes.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::fs::File;
 use std::process::Command;
@@ -16,7 +16,7 @@ const SECTION: &str = "## Inspecting a store from the shell";
 
 /// The ```sh blocks of the section.
 fn recipes() -> Vec<String> {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let start = readme.find(SECTION).expect("README section");
     let section = &readme[start + SECTION.len()..];
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];

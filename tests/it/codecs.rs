@@ -1,7 +1,7 @@
 //! Value codecs: MessagePack (default), raw bytes, JSON (feature `json`), a user codec; the
 //! codec is recorded in the manifest and a store opened with another one is refused.
 
-mod common;
+use crate::common;
 
 use common::{Page, page, store_dir};
 use dirkv::{BoxError, Codec, ErrorKind, Exists, MsgPack, Raw, Store};

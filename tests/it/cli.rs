@@ -1,6 +1,6 @@
 //! The `dirkv` command against stores made by the library: one TempDir per test.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};

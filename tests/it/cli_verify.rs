@@ -1,6 +1,6 @@
 //! `dirkv verify` and `--repair` against damaged stores made by the library.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};

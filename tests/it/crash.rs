@@ -1,8 +1,8 @@
 //! Crash consistency: writers killed with SIGKILL at random moments, and crashes during
 //! store creation and `Exists::Replace`.
 //!
-//! The CI run kills the writer 60 times; `DIRKV_LONG=1 cargo test --release --test crash`
-//! kills it 1,000 times. `DIRKV_SEED=<n>` repeats a run (each test prints its seed).
+//! The CI run kills the writer 60 times; `DIRKV_LONG=1 cargo test --release --test it
+//! crash::` kills it 1,000 times. `DIRKV_SEED=<n>` repeats a run (each test prints its seed).
 //!
 //! How the kill test knows what must be in the store: each child runs two writer threads,
 //! each owning its own keys and doing a deterministic sequence of operations (set,
@@ -12,7 +12,7 @@
 //! operations left, or what the one operation in flight at the kill would have left;
 //! every value must be whole (its own checksum) and belong to its key.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{KillOnDrop, Lines, Rng, Stamped, is_child, long_run, spawn_child, store_dir};
+use common::{Lines, Rng, Stamped, long_run, store_dir};
 use dirkv::{Durability, ErrorKind, Exists, Store};
 
 type Stamps = Store<String, Stamped>;
@@ -109,10 +109,9 @@ fn fail(msg: String) -> ! {
 
 /// Child: two threads doing their deterministic operations until killed.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_crash_writer() {
-    if !is_child() || env("DIRKV_ROLE") != "crash-writer" {
-        return;
-    }
+    common::child_entry();
     let durability = if env("DIRKV_DURABLE") == "1" {
         Durability::Durable
     } else {
@@ -124,6 +123,7 @@ fn child_crash_writer() {
         .durability(durability)
         .open(env("DIRKV_STORE"), Exists::Update)
         .unwrap_or_else(|e| fail(format!("open: {e}")));
+    println!("OPENED");
     std::thread::scope(|s| {
         for thread in 0..THREADS {
             // Thread 0 uses the shared handle, thread 1 a handle of its own (its own lock
@@ -217,9 +217,6 @@ struct Tally {
 
 #[test]
 fn killed_writers_never_leave_a_torn_or_lost_value() {
-    if is_child() {
-        return;
-    }
     let kills = if long_run() { 1000 } else { 60 };
     let seed = Rng::seed_from_env();
     eprintln!("crash test: {kills} kills, DIRKV_SEED={seed}");
@@ -232,21 +229,29 @@ fn killed_writers_never_leave_a_torn_or_lost_value() {
     for round in 0..kills {
         let round_seed = rng.next();
         let durable = round % 3 == 0;
-        let child = spawn_child(
-            "child_crash_writer",
-            &[
-                ("DIRKV_ROLE", "crash-writer".into()),
+        let mut child = common::child_test!(child_crash_writer)
+            .envs([
                 ("DIRKV_STORE", path.display().to_string()),
                 ("DIRKV_SEED_ROUND", round_seed.to_string()),
                 ("DIRKV_ROUND", round.to_string()),
                 ("DIRKV_DURABLE", if durable { "1" } else { "0" }.into()),
-            ],
-            Stdio::piped(),
-        );
-        let mut child = KillOnDrop(child);
+            ])
+            .stdout(Stdio::piped())
+            .spawn();
         let lines = Lines::collect(&mut child.0);
         // Kill at a random moment: sometimes while it opens the store (and sweeps the last
-        // writer's temps), mostly while it writes.
+        // writer's temps), mostly while it writes. The moment is counted from the child's
+        // start in one round of four, from its open (`OPENED`) in the others, so that a
+        // slow start on a loaded machine does not leave the writers no time to write.
+        if round % 4 != 0 {
+            let started = Instant::now();
+            while !lines.snapshot().iter().any(|l| l.contains("OPENED"))
+                && started.elapsed() < Duration::from_secs(30)
+                && child.0.try_wait().unwrap().is_none()
+            {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
         std::thread::sleep(Duration::from_micros(2_000 + rng.below(40_000)));
         if let Some(status) = child.0.try_wait().unwrap() {
             panic!(
@@ -340,10 +345,9 @@ fn killed_writers_never_leave_a_torn_or_lost_value() {
 
 /// Child: prints START, then opens (creating or replacing) the store, then prints DONE.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_open() {
-    if !is_child() || env("DIRKV_ROLE") != "open" {
-        return;
-    }
+    common::child_entry();
     let path = env("DIRKV_STORE");
     println!("START");
     let mode = if env("DIRKV_MODE") == "replace" {
@@ -373,9 +377,10 @@ fn child_open() {
 /// Spawns `child_open` and kills it `delay` after it printed START (or lets it finish).
 /// Returns whether it finished before the kill.
 fn open_and_kill(env: &[(&str, String)], delay: Duration) -> bool {
-    let mut vars = vec![("DIRKV_ROLE", "open".to_owned())];
-    vars.extend(env.iter().map(|(k, v)| (*k, v.clone())));
-    let mut child = KillOnDrop(spawn_child("child_open", &vars, Stdio::piped()));
+    let mut child = common::child_test!(child_open)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::piped())
+        .spawn();
     let lines = Lines::collect(&mut child.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !lines.snapshot().iter().any(|l| l.contains("START")) {
@@ -411,7 +416,7 @@ fn stray_root_files(path: &Path) -> Vec<String> {
         let known = name == "DIRKV"
             || name == "lock"
             || name == "tmp"
-            || dirkv::format::names::parse_shard_name(&name).is_some();
+            || common::layout::parse_shard_name(&name).is_some();
         if !known {
             out.push(name);
         }
@@ -421,9 +426,6 @@ fn stray_root_files(path: &Path) -> Vec<String> {
 
 #[test]
 fn a_crash_during_creation_is_finished_by_the_next_open() {
-    if is_child() {
-        return;
-    }
     let seed = Rng::seed_from_env();
     let mut rng = Rng::new(seed);
     let rounds = if long_run() { 100 } else { 12 };
@@ -451,7 +453,7 @@ fn a_crash_during_creation_is_finished_by_the_next_open() {
         let store = Stamps::open(&path, Exists::OpenOrCreate)
             .unwrap_or_else(|e| panic!("round {round} (DIRKV_SEED={seed}): {e}"));
         for shard in 0..=255u8 {
-            assert!(path.join(dirkv::format::names::shard_name(shard)).is_dir());
+            assert!(path.join(common::layout::shard_name(shard)).is_dir());
         }
         store.set("k", &Stamped::new("k", 0, 1)).unwrap();
         assert_eq!(store.len().unwrap(), 1);
@@ -466,9 +468,6 @@ fn a_crash_during_creation_is_finished_by_the_next_open() {
 
 #[test]
 fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
-    if is_child() {
-        return;
-    }
     let seed = Rng::seed_from_env();
     let mut rng = Rng::new(seed);
     let rounds = if long_run() { 60 } else { 6 };
@@ -503,9 +502,8 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
             ],
             delay,
         );
-        let manifest =
-            dirkv::format::manifest::Manifest::parse(&fs::read(path.join("DIRKV")).unwrap())
-                .expect("the manifest is whole after a crash during Replace");
+        let manifest = common::layout::Manifest::parse(&fs::read(path.join("DIRKV")).unwrap())
+            .expect("the manifest is whole after a crash during Replace");
         let outcome = if manifest.key == "u64" {
             // The new manifest is written last: the entries are all gone by then.
             let new = Store::<u64, Stamped>::open(&path, Exists::Update).unwrap();
@@ -541,10 +539,9 @@ fn a_crash_during_replace_leaves_the_old_store_partly_emptied_or_the_new_one() {
 
 /// Child: holds the store open (a live writer) until killed.
 #[test]
+#[ignore = "child process: run by its parent test"]
 fn child_idle_writer() {
-    if !is_child() || env("DIRKV_ROLE") != "idle" {
-        return;
-    }
+    common::child_entry();
     let _store: Stamps = Store::open(env("DIRKV_STORE"), Exists::Update).unwrap();
     println!("OPEN");
     std::thread::sleep(Duration::from_secs(60));
@@ -552,23 +549,16 @@ fn child_idle_writer() {
 
 #[test]
 fn stale_temps_are_swept_by_age_and_live_writers_temps_never() {
-    if is_child() {
-        return;
-    }
     let (_dir, path) = store_dir();
     let store: Stamps = Store::open(&path, Exists::OpenOrCreate).unwrap();
     store.set("k", &Stamped::new("k", 0, 0)).unwrap();
     let shard = store.path_of("k").parent().unwrap().to_owned();
     drop(store);
     // A live writer in another process.
-    let mut child = KillOnDrop(spawn_child(
-        "child_idle_writer",
-        &[
-            ("DIRKV_ROLE", "idle".into()),
-            ("DIRKV_STORE", path.display().to_string()),
-        ],
-        Stdio::piped(),
-    ));
+    let mut child = common::child_test!(child_idle_writer)
+        .envs([("DIRKV_STORE", path.display().to_string())])
+        .stdout(Stdio::piped())
+        .spawn();
     let lines = Lines::collect(&mut child.0);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !lines.snapshot().iter().any(|l| l.contains("OPEN")) {
@@ -582,7 +572,7 @@ fn stale_temps_are_swept_by_age_and_live_writers_temps_never() {
         .unwrap()
         .find_map(|e| {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            dirkv::format::names::marker_id(&name).map(str::to_owned)
+            common::layout::marker_id(&name).map(str::to_owned)
         })
         .expect("the live writer's marker");
     let two_hours = Duration::from_secs(7200);
