@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{CmdResult, Fail, Progress, chain, open, stdout};
+use super::convert::key_text;
+use super::{CmdResult, Fail, Progress, chain, files, open, plural, stdout};
 use dirkv::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem, StoreFolder};
 
 /// How many foreign paths `stat` lists by name.
@@ -364,6 +365,9 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
             Ok(Some(dest)) => {
                 repaired += 1;
                 say(format!("  moved to {}", dest.display()))?;
+                if let Some(key) = held_key(&store, &item, &dest) {
+                    say(format!("  it held the key {key}"))?;
+                }
             }
             Ok(None) => {
                 repaired += 1;
@@ -376,30 +380,62 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
         match store.restore_folders() {
             Ok(made) => {
                 repaired += (made.len() as u64).min(missing);
-                say(format!("repair: recreated {} folders", made.len()))?;
+                say(format!(
+                    "repair: recreated {}",
+                    plural(made.len() as u64, "folder", "folders")
+                ))?;
             }
             Err(err) => say(format!("repair: cannot recreate folders: {}", chain(&err)))?,
         }
     }
     if repair && leftovers > 0 {
         match store.sweep_temps() {
-            Ok(n) => say(format!("repair: removed {n} stale temp files and markers"))?,
+            Ok(n) => say(format!(
+                "repair: removed {}",
+                plural(
+                    n as u64,
+                    "stale temp file or marker",
+                    "stale temp files and markers"
+                )
+            ))?,
             Err(err) => say(format!("repair: cannot remove temp files: {}", chain(&err)))?,
         }
     }
     progress.finish();
     let notes = match leftovers {
         0 => String::new(),
-        n => format!(" ({n} notes)"),
+        n => format!(" ({})", plural(n, "note", "notes")),
+    };
+    let checked = format!("checked {}", plural(entries, "entry", "entries"));
+    let found = plural(problems, "problem", "problems");
+    // What is still wrong: everything found without --repair; with it, what it could not
+    // repair (an entry of a newer format, a shard that is a file, a folder that cannot
+    // be listed, a move that failed).
+    let left = if repair {
+        problems.saturating_sub(repaired)
+    } else {
+        problems
     };
     let summary = match (problems, repair) {
-        (0, _) => format!("checked {entries} entries: no problems{notes}"),
-        (n, false) => format!("checked {entries} entries: {n} problems{notes}"),
-        (n, true) => format!("checked {entries} entries: {n} problems, {repaired} repaired{notes}"),
+        (0, _) => format!("{checked}: no problems{notes}"),
+        (_, false) => format!("{checked}: {found}{notes}"),
+        (_, true) if left == 0 => format!("{checked}: {found}, all repaired{notes}"),
+        (_, true) => format!("{checked}: {found}, {repaired} repaired, {left} left{notes}"),
     };
     say(summary)?;
-    if problems > 0 {
+    if left > 0 {
         return Err(Fail::problems());
     }
     Ok(())
+}
+
+/// The key a quarantined entry file (now at `dest`) still holds, as `ls` shows keys: for
+/// entries and misplaced entries whose key bytes hash to their file name.
+fn held_key(store: &RawStore, item: &ScanItem, dest: &Path) -> Option<String> {
+    if !matches!(item.kind, ItemKind::Entry | ItemKind::Misplaced) {
+        return None;
+    }
+    let name = item.path.file_name()?.to_str()?;
+    let key = files::key_held(dest, name)?;
+    Some(key_text(store.key_encoding(), &key))
 }

@@ -16,13 +16,14 @@ use dirkv::{Access, ErrorKind, RawStore};
 mod check;
 mod commands;
 mod convert;
+mod files;
 mod unlock;
 
 /// Exit status: the key was not found.
 const MISSING: u8 = 1;
 /// Exit status: bad arguments, or a key, value or import line that does not fit the store.
 const USAGE: u8 = 2;
-/// Exit status: `verify` found problems.
+/// Exit status: `verify` found problems (with `--repair`: problems it could not repair).
 const PROBLEMS: u8 = 3;
 /// Exit status: any other error (I/O, not a store, a damaged entry, …).
 const ERROR: u8 = 4;
@@ -37,8 +38,8 @@ as 64 hex digits, or DIRKV_PASSPHRASE to its passphrase; with neither, dirkv ask
 passphrase (without echo) when run at a terminal, and fails otherwise.
 
 Exit status: 0 ok, 1 key not found, 2 usage error (also a key or value that does not fit
-the store), 3 verify found problems, 4 any other error (the path involved is on stderr;
-also a missing or wrong encryption key).
+the store), 3 verify found problems (with --repair: problems it could not repair), 4 any
+other error (the path involved is on stderr; also a missing or wrong encryption key).
 
 Example:
   dirkv get ./pages 42";
@@ -172,14 +173,17 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-    /// Check every entry and file of the store; exit status 3 when anything is wrong
+    /// Check every entry and file of the store; exit status 3 when anything is wrong (with
+    /// --repair: when anything is left that it could not repair)
     #[command(after_help = "\
 Checks each entry (header, checksum, key matches file name, key and value decode), and
 reports entries in the wrong shard, foreign files, folders and links, missing shard folders
 and stale temp files, one line each.
 
 --repair moves damaged, misplaced and foreign files into <store>/quarantine/<time>-<id>/
-(never deletes them), removes stale temp files and recreates missing folders.
+(never deletes them), naming the key a moved entry file still holds, removes stale temp
+files and recreates missing folders. It exits 0 when nothing is left to repair, 3 when
+something is (an entry of a newer format, a shard folder name holding a file).
 
 Example:
   dirkv verify ./pages && echo intact")]
@@ -377,6 +381,11 @@ impl Progress {
     pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// `n` and the noun that goes with it: `1 problem`, `2 problems`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Says `message` on stderr as the tool does: `dirkv: …`.
