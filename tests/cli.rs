@@ -499,3 +499,38 @@ fn stat_counts_entries_and_foreign_files() {
     assert!(json["shard_fill"]["max"].as_u64().unwrap() >= 1);
     assert_eq!(json["open_writers"], 1, "the test's own open store");
 }
+
+#[test]
+fn pickle_stores_are_refused_by_get_export_set_and_import() {
+    let (_dir, path) = store_dir();
+    let raw = dirkv::RawStore::create(&path, "utf8", "pickle").unwrap();
+    // pickle.dumps("hi", protocol=4)
+    let pickled = b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00\x8c\x02hi\x94.";
+    raw.set(b"k", pickled).unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["get", p, "k"],
+        vec!["get", "--pretty", p, "k"],
+        vec!["export", p],
+        vec!["set", p, "k", "\"x\""],
+        vec!["set", "--raw", p, "k", "x"],
+        vec!["import", p],
+    ] {
+        // (The refusal comes before standard input is read: none is given.)
+        let run = dirkv(&args);
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("values of this store are Python pickles; ")
+                && run.stderr.contains("with the dirkv Python package"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(raw.get(b"k").unwrap().unwrap().value.as_deref(), Some(&pickled[..]));
+    assert_eq!(raw.get(b"j").unwrap(), None);
+    // The stored bytes, unchanged and never unpickled, on request; keys list as usual.
+    assert_eq!(dirkv(["get", "--raw", p, "k"]).stdout, pickled);
+    assert_eq!(dirkv(["ls", p]).ok(), "k\n");
+}

@@ -385,9 +385,52 @@ fn stat_shows_encryption_without_the_key() {
     assert!(dirkv(["stat", q]).ok().contains("encryption   none"));
     let json: Json = serde_json::from_str(&dirkv(["stat", "--json", q]).ok()).unwrap();
     assert_eq!(json["encryption"], Json::Null);
-    // ...and a key variable does not get in the way of stores without encryption.
-    with_key(&["set", q, "x", "1"]).ok();
+    // ...whose values a key variable then refuses to touch (see below); without it, fine.
+    dirkv(["set", q, "x", "1"]).ok();
     assert_eq!(dirkv(["get", q, "x"]).ok(), "1\n");
+    assert_eq!(with_key(&["get", q, "x"]).code, 4);
+}
+
+#[test]
+fn a_plain_manifest_swapped_in_while_a_key_is_set_is_refused() {
+    let (dir, path) = store_dir();
+    let p = path.to_str().unwrap();
+    with_key(&["init", p, "--encrypt"]).ok();
+    with_key(&["set", p, "token", r#""first secret""#]).ok();
+    // A co-writer replaces the manifest with a plain one and plants a forged entry at the
+    // plain name of "token".
+    let manifest = path.join("DIRKV");
+    fs::write(
+        &manifest,
+        "format = 1\nkey = utf8\ncodec = msgpack\nshard_depth = 1\n",
+    )
+    .unwrap();
+    let forger = dir.path().join("forger");
+    let forged: Store<String, String> = Store::open(&forger, Exists::OpenOrCreate).unwrap();
+    forged.set("token", &"forged".to_string()).unwrap();
+    let plain_name = forged.path_of("token");
+    let planted = path.join(plain_name.strip_prefix(&forger).unwrap());
+    fs::copy(&plain_name, &planted).unwrap();
+
+    // Told it is encrypted: no write in plaintext, no forged value, status 4 naming the
+    // manifest.
+    let run = with_key(&["set", p, "token", r#""second secret""#]);
+    let text = fails(&run, 4);
+    assert!(text.contains(manifest.to_str().unwrap()), "{text}");
+    assert!(text.contains("not encrypted"), "{text}");
+    assert!(!contains(&entry_bytes(&path), "second secret"));
+    let run = with_key(&["get", p, "token"]);
+    fails(&run, 4);
+    assert!(run.stdout.is_empty(), "{run:?}");
+    let run = with_phrase(&["get", p, "token"], "a passphrase");
+    assert!(fails(&run, 4).contains("DIRKV_PASSPHRASE is set"), "{run:?}");
+    for args in keyed_commands(p) {
+        let run = with_key(&args);
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("DIRKV"), "{args:?}: {run:?}");
+    }
+    // stat, which never reads values, still describes the folder.
+    assert!(with_key(&["stat", p]).ok().contains("encryption   none"));
 }
 
 #[test]

@@ -94,12 +94,33 @@ fn add_long_fields(line: &mut Map<String, Json>, entry: &RawEntry) {
     );
 }
 
+/// The codec the Python package writes with `pickle`: its values are Python objects that
+/// only Python can read (and that run code when read), so this tool neither shows nor
+/// writes them.
+const PICKLE: &str = "pickle";
+
+/// Refuses to show (`verb` "read") or write ("write") the values of a store whose codec
+/// this tool must not handle.
+fn refuse_codec(store: &RawStore, verb: &str) -> CmdResult {
+    if store.codec() != PICKLE {
+        return Ok(());
+    }
+    Err(Fail::error(format!(
+        "values of this store are Python pickles; {verb} them with the dirkv Python package \
+         (codec = {PICKLE} in {})",
+        store.path().join(dirkv::format::names::MANIFEST).display()
+    )))
+}
+
 fn key_arg(store: &RawStore, arg: &OsStr, hex: bool) -> Result<Vec<u8>, Fail> {
     convert::key_from_arg(store, arg, hex).map_err(Fail::usage)
 }
 
 pub(crate) fn get(dir: &Path, key: &OsStr, hex: bool, raw: bool, pretty: bool) -> CmdResult {
     let store = open(dir, Access::ReadOnly)?;
+    if !raw {
+        refuse_codec(&store, "read")?;
+    }
     let key_bytes = key_arg(&store, key, hex)?;
     let Some(entry) = store.get(&key_bytes)? else {
         return Err(Fail::missing(format!(
@@ -132,6 +153,7 @@ pub(crate) fn get(dir: &Path, key: &OsStr, hex: bool, raw: bool, pretty: bool) -
 
 pub(crate) fn set(dir: &Path, key: &OsStr, value: &OsStr, hex: bool, raw: bool) -> CmdResult {
     let store = open(dir, Access::ReadWrite)?;
+    refuse_codec(&store, "write")?;
     let key_bytes = key_arg(&store, key, hex)?;
     let input = if value == "-" {
         let mut buf = Vec::new();
@@ -193,6 +215,7 @@ fn export_line(store: &RawStore, entry: &RawEntry) -> Result<Json, String> {
 
 pub(crate) fn export(dir: &Path, out_path: Option<&Path>) -> CmdResult {
     let store = open(dir, Access::ReadOnly)?;
+    refuse_codec(&store, "read")?;
     let progress = Progress::shards("exporting", out_path.is_none());
     let file_err = |path: &Path, e: io::Error| {
         Fail::error(format!(
@@ -295,6 +318,7 @@ fn write_batch(store: &RawStore, batch: &mut Vec<(Vec<u8>, Vec<u8>)>) -> CmdResu
 
 pub(crate) fn import(dir: &Path, input: Option<&Path>, no_sync: bool) -> CmdResult {
     let mut store = open(dir, Access::ReadWrite)?;
+    refuse_codec(&store, "write")?;
     if no_sync {
         store = store.with_durability(Durability::Fast);
     }

@@ -305,11 +305,20 @@ pub(crate) fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Opens the store at `dir`; an encrypted one with the key from `DIRKV_KEY` or
 /// `DIRKV_PASSPHRASE`, or a passphrase typed at the terminal.
+///
+/// A store whose manifest says it is not encrypted is refused while `DIRKV_KEY` or
+/// `DIRKV_PASSPHRASE` is set: the user said it is encrypted, so a plain manifest means it
+/// was replaced, and writing secrets into it in plaintext or showing its values as theirs
+/// would be wrong.
 pub(crate) fn open(dir: &Path, access: Access) -> Result<RawStore, Fail> {
-    match RawStore::open(dir, access) {
-        Err(err) if err.kind() == ErrorKind::WrongKey => unlock::open_encrypted(dir, access, err),
-        opened => Ok(opened?),
-    }
+    let store = match RawStore::open(dir, access) {
+        Err(err) if err.kind() == ErrorKind::WrongKey => {
+            return unlock::open_encrypted(dir, access, err);
+        }
+        opened => opened?,
+    };
+    unlock::refuse_plain_if_keyed(&store)?;
+    Ok(store)
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal (and, for commands
