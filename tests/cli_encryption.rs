@@ -423,7 +423,10 @@ fn a_plain_manifest_swapped_in_while_a_key_is_set_is_refused() {
     fails(&run, 4);
     assert!(run.stdout.is_empty(), "{run:?}");
     let run = with_phrase(&["get", p, "token"], "a passphrase");
-    assert!(fails(&run, 4).contains("DIRKV_PASSPHRASE is set"), "{run:?}");
+    assert!(
+        fails(&run, 4).contains("DIRKV_PASSPHRASE is set"),
+        "{run:?}"
+    );
     for args in keyed_commands(p) {
         let run = with_key(&args);
         assert_eq!(run.code, 4, "{args:?}: {run:?}");

@@ -210,7 +210,11 @@ fn verify_reports_misplaced_links_folders_keys_and_leftovers() {
     );
     // The misplaced copy and the non-canonical key are named; links and folders are not.
     assert!(run.out().contains("  it held the key 1\n"), "{}", run.out());
-    assert!(run.out().contains("  it held the key 007\n"), "{}", run.out());
+    assert!(
+        run.out().contains("  it held the key 007\n"),
+        "{}",
+        run.out()
+    );
     assert!(
         run.out().ends_with("4 problems, all repaired (1 note)\n"),
         "{}",
@@ -267,7 +271,10 @@ fn repair_that_leaves_something_exits_3_and_says_what_is_left() {
         "e0"
     };
     let holder = path.join(shard);
-    assert!(fs::read_dir(&holder).unwrap().next().is_none(), "an empty shard");
+    assert!(
+        fs::read_dir(&holder).unwrap().next().is_none(),
+        "an empty shard"
+    );
     fs::remove_dir(&holder).unwrap();
     fs::write(&holder, b"not a folder").unwrap();
     let p = path.to_str().unwrap();

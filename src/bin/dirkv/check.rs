@@ -8,6 +8,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::convert::key_text;
 use super::{CmdResult, Fail, Progress, chain, files, open, plural, stdout};
+use dirkv::format::entry::HEADER_LEN;
 use dirkv::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem, StoreFolder};
 
 /// How many foreign paths `stat` lists by name.
@@ -40,8 +41,15 @@ fn count_files(dir: &Path) -> u64 {
 
 #[derive(Default)]
 struct Counts {
+    /// The time expiry is judged at, milliseconds since the Unix epoch.
+    now_ms: u64,
     entries: u64,
+    /// Entries past their expiry, not yet removed.
+    expired: u64,
+    /// Entry files' lengths (`du --apparent-size`).
     bytes: u64,
+    /// Entry files' allocated blocks (`du`, and what `evict_to` bounds).
+    disk_bytes: u64,
     per_shard: Vec<u64>,
     temps: u64,
     stale_temps: u64,
@@ -60,6 +68,17 @@ impl Counts {
             ItemKind::Entry => {
                 self.entries += 1;
                 self.bytes += item.len;
+                // The header is plain text even in an encrypted store: no key needed.
+                match files::read_prefix(&item.path, HEADER_LEN) {
+                    Ok(Some(prefix)) => {
+                        self.disk_bytes += prefix.disk_bytes();
+                        let header = dirkv::format::entry::parse_header(&prefix.bytes);
+                        if header.is_ok_and(|h| h.expired_at(self.now_ms)) {
+                            self.expired += 1;
+                        }
+                    }
+                    _ => self.disk_bytes += files::disk_bytes_at(&item.path),
+                }
                 let shard = item
                     .path
                     .parent()
@@ -139,12 +158,20 @@ fn encryption_json(folder: &StoreFolder) -> Json {
     Json::Object(out)
 }
 
-/// Reads only the manifest and the folder listing, so it needs no key for an encrypted
-/// store.
+/// Milliseconds since the Unix epoch, by the system clock.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Reads only the manifest, the folder listing and the entry headers (plain text in every
+/// store), so it needs no key for an encrypted store.
 pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     let store = StoreFolder::read(dir)?;
     let progress = Progress::shards("scanning", false);
     let mut c = Counts {
+        now_ms: now_ms(),
         per_shard: vec![0; 256],
         ..Counts::default()
     };
@@ -183,7 +210,9 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
             "settings": store.settings(),
             "encryption": encryption_json(&store),
             "entries": c.entries,
+            "expired": c.expired,
             "bytes": c.bytes,
+            "disk_bytes": c.disk_bytes,
             "shard_fill": {"min": min, "mean": mean, "max": max},
             "temp_files": c.temps,
             "stale_temp_files": c.stale_temps,
@@ -215,7 +244,21 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
         writeln!(out, "settings     {settings}")?;
         writeln!(out, "encryption   {}", encryption_text(&store))?;
         writeln!(out, "entries      {}", c.entries)?;
-        writeln!(out, "bytes        {} (entry files)", c.bytes)?;
+        writeln!(
+            out,
+            "expired      {} (past their expiry, not yet removed)",
+            c.expired
+        )?;
+        writeln!(
+            out,
+            "bytes        {} (entry files' lengths, as du --apparent-size counts)",
+            c.bytes
+        )?;
+        writeln!(
+            out,
+            "disk         {} (allocated blocks, as du counts: what evict_to bounds)",
+            c.disk_bytes
+        )?;
         writeln!(
             out,
             "shard fill   min {min}, mean {mean:.2}, max {max} entries per shard (256 shards)"

@@ -4,13 +4,14 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use super::convert::{self, key_json, key_text, value_json};
-use super::{CmdResult, Fail, Progress, chain, open, stdout, unlock, warn};
+use super::{CmdResult, Fail, KeyOpts, Progress, chain, open, stdout, unlock, warn};
 use dirkv::format::time::utc_text;
 use dirkv::{Access, Durability, RawEntry, RawStore};
 
@@ -64,10 +65,14 @@ pub(crate) fn ls(dir: &Path, long: bool, json: bool) -> CmdResult {
         } else if long {
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}",
                 key_text(&encoding, &entry.key),
                 entry.info.file_len,
                 time_text(entry.info.modified_ms),
+                entry
+                    .info
+                    .expires_ms
+                    .map_or_else(|| "never".to_owned(), time_text),
                 entry.path.display()
             )?;
         } else {
@@ -116,16 +121,75 @@ fn key_arg(store: &RawStore, arg: &OsStr, hex: bool) -> Result<Vec<u8>, Fail> {
     convert::key_from_arg(store, arg, hex).map_err(Fail::usage)
 }
 
-pub(crate) fn get(dir: &Path, key: &OsStr, hex: bool, raw: bool, pretty: bool) -> CmdResult {
+/// The longest key file read: room for the longest key in hex or as escaped JSON.
+const KEY_FILE_MAX: u64 = 1 << 20;
+
+/// The bytes of `--key-file FILE` (`-`: standard input).
+fn read_key_file(path: &Path) -> Result<Vec<u8>, Fail> {
+    let (reader, name): (Box<dyn Read>, String) = if path == Path::new("-") {
+        (Box::new(io::stdin().lock()), "standard input".into())
+    } else {
+        let file = File::open(path).map_err(|e| {
+            Fail::usage(format!("cannot open the key file: {}: {e}", path.display()))
+        })?;
+        (Box::new(file), path.display().to_string())
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(KEY_FILE_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Fail::usage(format!("cannot read the key from {name}: {e}")))?;
+    if bytes.len() as u64 > KEY_FILE_MAX {
+        return Err(Fail::usage(format!(
+            "{name} holds more than {KEY_FILE_MAX} bytes: too long for a key"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The key bytes of a command: from `arg`, or from `--key-file` (then `arg` must be
+/// absent).
+fn key_input(store: &RawStore, arg: Option<&OsStr>, opts: &KeyOpts) -> Result<Vec<u8>, Fail> {
+    match (&opts.key_file, arg) {
+        (Some(_), Some(arg)) => Err(Fail::usage(format!(
+            "give the key either as an argument or with --key-file, not both (found `{}`)",
+            arg.to_string_lossy()
+        ))),
+        (Some(path), None) => {
+            let bytes = read_key_file(path)?;
+            convert::key_from_file(store, &bytes, opts.key_hex).map_err(Fail::usage)
+        }
+        (None, Some(arg)) => key_arg(store, arg, opts.key_hex),
+        (None, None) => Err(Fail::usage("no key given".into())),
+    }
+}
+
+/// A key for a message: as `ls` shows it, cut short when long.
+fn key_label(store: &RawStore, key: &[u8]) -> String {
+    const MAX: usize = 100;
+    let text = key_text(store.key_encoding(), key);
+    match text.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], key.len()),
+        None => text,
+    }
+}
+
+pub(crate) fn get(
+    dir: &Path,
+    key: Option<&OsStr>,
+    key_opts: &KeyOpts,
+    raw: bool,
+    pretty: bool,
+) -> CmdResult {
     let store = open(dir, Access::ReadOnly)?;
     if !raw {
         refuse_codec(&store, "read")?;
     }
-    let key_bytes = key_arg(&store, key, hex)?;
+    let key_bytes = key_input(&store, key, key_opts)?;
     let Some(entry) = store.get(&key_bytes)? else {
         return Err(Fail::missing(format!(
             "no such key: {}",
-            key.to_string_lossy()
+            key_label(&store, &key_bytes)
         )));
     };
     let value = entry.value.unwrap_or_default();
@@ -151,10 +215,34 @@ pub(crate) fn get(dir: &Path, key: &OsStr, hex: bool, raw: bool, pretty: bool) -
     Ok(())
 }
 
-pub(crate) fn set(dir: &Path, key: &OsStr, value: &OsStr, hex: bool, raw: bool) -> CmdResult {
+pub(crate) fn set(
+    dir: &Path,
+    first: &OsStr,
+    second: Option<&OsStr>,
+    key_opts: &KeyOpts,
+    raw: bool,
+    ttl: Option<Duration>,
+) -> CmdResult {
     let store = open(dir, Access::ReadWrite)?;
     refuse_codec(&store, "write")?;
-    let key_bytes = key_arg(&store, key, hex)?;
+    // `set DIR KEY VALUE`, or `set DIR VALUE` with --key-file.
+    let (key, value) = match (&key_opts.key_file, second) {
+        (None, Some(value)) => (Some(first), value),
+        (Some(_), None) => (None, first),
+        (None, None) => return Err(Fail::usage("no value given: set DIR KEY VALUE".into())),
+        (Some(_), Some(_)) => {
+            return Err(Fail::usage(
+                "with --key-file, give only the value after DIR: set --key-file FILE DIR VALUE"
+                    .into(),
+            ));
+        }
+    };
+    if value == "-" && key_opts.key_file.as_deref() == Some(Path::new("-")) {
+        return Err(Fail::usage(
+            "the key and the value cannot both come from standard input".into(),
+        ));
+    }
+    let key_bytes = key_input(&store, key, key_opts)?;
     let input = if value == "-" {
         let mut buf = Vec::new();
         io::stdin()
@@ -168,24 +256,61 @@ pub(crate) fn set(dir: &Path, key: &OsStr, value: &OsStr, hex: bool, raw: bool) 
     let bytes = if raw {
         input
     } else {
-        let json: Json = serde_json::from_slice(&input)
-            .map_err(|e| Fail::usage(format!("the value is not JSON: {e}")))?;
+        let json: Json = serde_json::from_slice(&input).map_err(|e| {
+            Fail::usage(format!(
+                "the value is not JSON: {e}{}",
+                not_json_hint(store.codec(), &input)
+            ))
+        })?;
         convert::value_from_json(store.codec(), &json).map_err(Fail::usage)?
     };
-    store.set(&key_bytes, &bytes)?;
+    match ttl {
+        Some(ttl) => store.set_with_ttl(&key_bytes, &bytes, ttl)?,
+        None => store.set(&key_bytes, &bytes)?,
+    }
     Ok(())
 }
 
-pub(crate) fn rm(dir: &Path, keys: &[std::ffi::OsString], hex: bool, force: bool) -> CmdResult {
+/// What to say after "the value is not JSON" for a value that does not even start like
+/// structured JSON (`set k hello`): that a JSON string needs its quotes, and for a `raw`
+/// store that `--raw` stores the bytes as they are.
+fn not_json_hint(codec: &str, input: &[u8]) -> String {
+    let start = input.trim_ascii_start();
+    if matches!(start.first(), Some(b'{' | b'[' | b'"')) {
+        return String::new();
+    }
+    let quoted = match std::str::from_utf8(input) {
+        Ok(text) if text.len() <= 40 && !text.contains(['\'', '"', '\\']) && !text.is_empty() => {
+            format!("'\"{text}\"'")
+        }
+        _ => "'\"…\"'".to_owned(),
+    };
+    let raw = if codec == "raw" {
+        "; or store the bytes as they are with --raw"
+    } else {
+        ""
+    };
+    format!(" (a JSON string needs its quotes: {quoted}{raw})")
+}
+
+pub(crate) fn rm(
+    dir: &Path,
+    keys: &[std::ffi::OsString],
+    key_opts: &KeyOpts,
+    force: bool,
+) -> CmdResult {
     let store = open(dir, Access::ReadWrite)?;
-    let parsed = keys
+    let mut parsed = keys
         .iter()
-        .map(|k| key_arg(&store, k, hex))
+        .map(|k| key_arg(&store, k, key_opts.key_hex))
         .collect::<Result<Vec<_>, _>>()?;
+    if key_opts.key_file.is_some() {
+        parsed.push(key_input(&store, None, key_opts)?);
+    }
     let mut missing = 0;
-    for (arg, key) in keys.iter().zip(&parsed) {
+    for key in &parsed {
         if !store.remove(key)? && !force {
-            warn(&format!("no such key: {}", arg.to_string_lossy()));
+            warn(&format!("no such key: {}", key_label(&store, key)));
             missing += 1;
         }
     }
@@ -195,9 +320,9 @@ pub(crate) fn rm(dir: &Path, keys: &[std::ffi::OsString], hex: bool, force: bool
     Ok(())
 }
 
-pub(crate) fn path(dir: &Path, key: &OsStr, hex: bool) -> CmdResult {
+pub(crate) fn path(dir: &Path, key: Option<&OsStr>, key_opts: &KeyOpts) -> CmdResult {
     let store = open(dir, Access::ReadOnly)?;
-    let key_bytes = key_arg(&store, key, hex)?;
+    let key_bytes = key_input(&store, key, key_opts)?;
     let mut out = stdout();
     writeln!(out, "{}", store.path_of(&key_bytes).display())?;
     out.flush()?;

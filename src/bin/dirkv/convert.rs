@@ -111,6 +111,47 @@ pub(crate) fn key_from_arg(store: &RawStore, arg: &OsStr, hex: bool) -> Result<V
     check_key(store, bytes)
 }
 
+/// The key bytes of a key read from a file (`--key-file`), written as the argument would
+/// be. A `utf8` key is the file's bytes exactly (`printf %s KEY > FILE`, not `echo`); the
+/// other forms (hex, decimal, JSON) cannot hold surrounding whitespace, so a trailing
+/// newline there is ignored.
+pub(crate) fn key_from_file(store: &RawStore, bytes: &[u8], hex: bool) -> Result<Vec<u8>, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let exact = !hex && KeyForm::of(store.key_encoding()) == KeyForm::Utf8;
+    let bytes = if exact { bytes } else { bytes.trim_ascii() };
+    key_from_arg(store, OsStr::from_bytes(bytes), hex)
+}
+
+/// A TTL as `set --ttl` takes it: a whole number and a unit, `ms`, `s`, `m`, `h` or `d`.
+///
+/// # Errors
+///
+/// A message saying what form it takes.
+pub(crate) fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    let form = "a whole number and a unit: ms, s, m, h or d (as in 90s, 15m, 2h, 7d)";
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let ms_per: u64 = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "" => return Err(format!("`{text}` has no unit; give {form}")),
+        _ => return Err(format!("`{text}` is not {form}")),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not {form}"))?;
+    let ms = n
+        .checked_mul(ms_per)
+        .ok_or_else(|| format!("`{text}` is too long a time"))?;
+    if ms == 0 {
+        return Err("a TTL of 0 would expire the entry at once; give a longer one".into());
+    }
+    Ok(std::time::Duration::from_millis(ms))
+}
+
 /// The key bytes of a key in JSON (an import line's `key`), given as JSON text.
 pub(crate) fn key_from_json(store: &RawStore, json_text: &str) -> Result<Vec<u8>, String> {
     let encoding = store.key_encoding();
@@ -447,6 +488,28 @@ mod tests {
         let want = rmp_serde::to_vec_named(&p).unwrap();
         let j: Json = serde_json::from_str(r#"{"y":200,"x":-70000,"name":"p","small":7}"#).unwrap();
         assert_eq!(encode_msgpack(&j).unwrap(), want);
+    }
+
+    #[test]
+    fn ttls_take_a_unit() {
+        use std::time::Duration;
+        assert_eq!(parse_ttl("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_ttl("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        for bad in [
+            "60",
+            "s",
+            "1.5h",
+            "-1s",
+            "1w",
+            "0s",
+            "99999999999999999999d",
+            " 1s",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rustix::fs::{Mode, OFlags};
 
-use dirkv::format::entry::{self, HEADER_LEN, Header, MAX_KEY_LEN};
+use dirkv::format::entry::{self, HEADER_LEN, MAX_KEY_LEN};
 use dirkv::format::names;
 
 /// Bytes of an entry file that hold its header and (plain) key.
@@ -28,6 +28,12 @@ impl Prefix {
     pub(crate) fn disk_bytes(&self) -> u64 {
         self.meta.blocks().saturating_mul(512)
     }
+}
+
+/// The space the file at `path` takes on disk (a link's own, not its target's); 0 when it
+/// cannot be examined.
+pub(crate) fn disk_bytes_at(path: &Path) -> u64 {
+    std::fs::symlink_metadata(path).map_or(0, |m| m.blocks().saturating_mul(512))
 }
 
 /// The first `max` bytes of the file at `path` and its metadata; `None` when it is gone
@@ -53,14 +59,6 @@ pub(crate) fn read_prefix(path: &Path, max: usize) -> io::Result<Option<Prefix>>
     let mut bytes = Vec::new();
     file.take(max as u64).read_to_end(&mut bytes)?;
     Ok(Some(Prefix { bytes, meta }))
-}
-
-/// The header of the entry file at `path` and its disk usage, when it is a regular file
-/// whose header can be read (the checksum is not checked: that needs the whole file).
-pub(crate) fn entry_header(path: &Path) -> Option<(Option<Header>, u64)> {
-    let prefix = read_prefix(path, HEADER_LEN).ok()??;
-    let header = entry::parse_header(&prefix.bytes).ok();
-    Some((header, prefix.disk_bytes()))
 }
 
 /// The key still held by the (damaged or misplaced) entry file at `path`: the key bytes

@@ -58,10 +58,14 @@ struct Cli {
 
 /// How a key argument is read.
 #[derive(Args, Debug)]
-struct KeyOpts {
+pub(crate) struct KeyOpts {
     /// Read KEY as the key bytes in hex, whatever the store's key encoding
     #[arg(long)]
-    key_hex: bool,
+    pub(crate) key_hex: bool,
+    /// Read the key from FILE (`-`: standard input) instead of an argument, written as KEY
+    /// would be: for keys too long for the command line
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,11 +97,12 @@ Examples:
     Ls {
         /// The store folder
         dir: PathBuf,
-        /// Also show size in bytes, modification time (UTC) and the entry file's path,
-        /// tab-separated after the key
+        /// Also show size in bytes, modification time and expiry (UTC, `never` for none)
+        /// and the entry file's path, tab-separated after the key
         #[arg(short = 'l')]
         long: bool,
-        /// One JSON object per line: {"key":…} (with -l also "size", "modified", "path")
+        /// One JSON object per line: {"key":…} (with -l also "size", "modified",
+        /// "expires" when it expires, "path")
         #[arg(long)]
         json: bool,
     },
@@ -108,9 +113,9 @@ Examples:
     Get {
         /// The store folder
         dir: PathBuf,
-        /// The key (use `--` before a key that starts with `-`)
-        #[arg(allow_hyphen_values = true)]
-        key: OsString,
+        /// The key (use `--` before a key that starts with `-`; or --key-file)
+        #[arg(allow_hyphen_values = true, required_unless_present = "key_file")]
+        key: Option<OsString>,
         /// Write the stored value bytes unchanged (MessagePack for msgpack stores)
         #[arg(long)]
         raw: bool,
@@ -121,21 +126,31 @@ Examples:
         key_opts: KeyOpts,
     },
     /// Set the value of KEY (atomic, under the store's lock)
-    #[command(
-        after_help = "Examples:\n  dirkv set ./pages home '{\"title\":\"Home\",\"words\":120}'\n  dirkv set --raw ./blobs logo - < logo.png"
-    )]
+    #[command(after_help = "\
+VALUE is JSON, so a string needs its quotes: '\"hello\"', not hello.
+With --key-file, give only VALUE after DIR.
+
+Examples:
+  dirkv set ./pages home '{\"title\":\"Home\",\"words\":120}'
+  dirkv set --ttl 1h ./cache session '\"abc\"'
+  dirkv set --raw ./blobs logo - < logo.png
+  dirkv set --key-file long-key.txt ./pages '\"value\"'")]
     Set {
         /// The store folder
         dir: PathBuf,
-        /// The key
+        /// The key (with --key-file: the value)
         #[arg(allow_hyphen_values = true)]
         key: OsString,
         /// The value as JSON, or `-` to read it from standard input
         #[arg(allow_hyphen_values = true)]
-        value: OsString,
+        value: Option<OsString>,
         /// Store VALUE's bytes unchanged (they must be valid for the store's codec)
         #[arg(long)]
         raw: bool,
+        /// Expire the entry this long from now: a number and a unit, ms, s, m, h or d
+        /// (`90s`, `15m`, `2h`, `7d`)
+        #[arg(long, value_name = "DURATION", value_parser = convert::parse_ttl)]
+        ttl: Option<std::time::Duration>,
         #[command(flatten)]
         key_opts: KeyOpts,
     },
@@ -145,7 +160,7 @@ Examples:
         /// The store folder
         dir: PathBuf,
         /// The keys
-        #[arg(required = true, allow_hyphen_values = true)]
+        #[arg(required_unless_present = "key_file", allow_hyphen_values = true)]
         keys: Vec<OsString>,
         /// Do not complain about keys that are not there
         #[arg(short, long)]
@@ -158,14 +173,21 @@ Examples:
     Path {
         /// The store folder
         dir: PathBuf,
-        /// The key
-        #[arg(allow_hyphen_values = true)]
-        key: OsString,
+        /// The key (or --key-file)
+        #[arg(allow_hyphen_values = true, required_unless_present = "key_file")]
+        key: Option<OsString>,
         #[command(flatten)]
         key_opts: KeyOpts,
     },
-    /// Show the manifest and counts: entries, bytes, shard fill, temp and foreign files
-    #[command(after_help = "Example:\n  dirkv stat ./pages")]
+    /// Show the manifest and counts: entries, expired entries, bytes (apparent and on disk),
+    /// shard fill, temp and foreign files
+    #[command(after_help = "\
+`bytes` adds up the entry files' lengths (du --apparent-size -b); `disk` their allocated
+blocks (du -B1), which is what evict_to and auto_evict bound: at least 4 KiB per entry on
+most file systems, so base a bound on `disk`.
+
+Example:
+  dirkv stat ./pages")]
     Stat {
         /// The store folder
         dir: PathBuf,
@@ -426,21 +448,22 @@ pub fn main() -> ExitCode {
             raw,
             pretty,
             key_opts,
-        } => commands::get(&dir, &key, key_opts.key_hex, raw, pretty),
+        } => commands::get(&dir, key.as_deref(), &key_opts, raw, pretty),
         Command::Set {
             dir,
             key,
             value,
             raw,
+            ttl,
             key_opts,
-        } => commands::set(&dir, &key, &value, key_opts.key_hex, raw),
+        } => commands::set(&dir, &key, value.as_deref(), &key_opts, raw, ttl),
         Command::Rm {
             dir,
             keys,
             force,
             key_opts,
-        } => commands::rm(&dir, &keys, key_opts.key_hex, force),
-        Command::Path { dir, key, key_opts } => commands::path(&dir, &key, key_opts.key_hex),
+        } => commands::rm(&dir, &keys, &key_opts, force),
+        Command::Path { dir, key, key_opts } => commands::path(&dir, key.as_deref(), &key_opts),
         Command::Stat { dir, json } => check::stat(&dir, json),
         Command::Verify { dir, repair } => check::verify(&dir, repair),
         Command::Export { dir, out } => commands::export(&dir, out.as_deref()),
