@@ -448,6 +448,30 @@ impl RawStore {
         }))
     }
 
+    /// Writes several entries as [`set_many`](RawStore::set_many) does, each with the
+    /// header times given, as [`set_with_times`](RawStore::set_with_times) does: items are
+    /// `(key, value, created_ms, expires_ms)`. What `dirkv import` uses to restore an
+    /// export's entries in batches.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_many`](RawStore::set_many).
+    pub fn set_many_with_times<'a, I>(&self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8], u64, Option<u64>)>,
+    {
+        let e = &self.engine;
+        e.put_many(items.into_iter().map(|(key, value, created, expires)| {
+            self.check_key(key)?;
+            self.check_value(value)?;
+            let hash = e.key_hash(key);
+            let expiry = Expiry::At(expires.unwrap_or(0));
+            let bytes = self.encode(key, &hash, value, Some(created), expiry)?;
+            let note = e.cache().is_some().then(|| (key.to_vec(), None));
+            Ok((hash, bytes, note))
+        }))
+    }
+
     /// Atomically replaces the value of `key` with `f(old value)` (see
     /// [`Store::update`](crate::Store::update)); `f` returning `None` removes the key. The
     /// entry keeps its creation time and its expiry. Returns what `f` returned.
