@@ -720,3 +720,76 @@ fn set_of_a_bare_word_says_a_json_string_needs_quotes() {
         run.stderr
     );
 }
+
+#[test]
+fn export_and_import_keep_entry_times() {
+    let (dir, path) = store_dir();
+    let raw = dirkv::RawStore::create(&path, "utf8", "msgpack").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let created = 1_700_000_000_123; // 2023-11-14T22:13:20.123Z
+    let expires = now + 3_600_000;
+    raw.set_with_times(b"hour", b"\x01", created, Some(expires))
+        .unwrap();
+    raw.set_with_times(b"forever", b"\x02", created + 1, None)
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let dump = dirkv(["export", p]).ok();
+    let lines: Vec<serde_json::Value> = dump
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hour = lines.iter().find(|l| l["key"] == "hour").unwrap();
+    assert_eq!(hour["created"], "2023-11-14T22:13:20.123Z", "{dump}");
+    assert!(hour["modified"].as_str().unwrap().ends_with('Z'), "{dump}");
+    assert!(hour["expires"].is_string(), "{dump}");
+    let forever = lines.iter().find(|l| l["key"] == "forever").unwrap();
+    assert!(forever.get("expires").is_none(), "{dump}");
+
+    let copy = dir.path().join("copy");
+    let c = copy.to_str().unwrap();
+    dirkv(["init", c]).ok();
+    let before_import = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let run = dirkv_with_input(["import", c], Some(dump.as_bytes()));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    let copied = dirkv::RawStore::open(&copy, dirkv::Access::ReadOnly).unwrap();
+    let meta = copied.metadata(b"hour").unwrap().unwrap();
+    assert_eq!(meta.created_ms, created);
+    assert_eq!(meta.expires_ms, Some(expires), "the TTL survives");
+    assert!(
+        meta.modified_ms >= before_import,
+        "modified is the import's time"
+    );
+    let meta = copied.metadata(b"forever").unwrap().unwrap();
+    assert_eq!((meta.created_ms, meta.expires_ms), (created + 1, None));
+
+    // An export of an older dirkv (no times) still imports: created now, never expires.
+    // A line whose expiry has passed is skipped and counted; times may be milliseconds.
+    let old = concat!(
+        "{\"key\":\"plain\",\"value\":1}\n",
+        "{\"key\":\"past\",\"value\":2,\"expires\":\"2000-01-01T00:00:00.000Z\"}\n",
+        "{\"key\":\"ms\",\"value\":3,\"created\":1000,\"modified\":2000}\n",
+    );
+    let run = dirkv_with_input(["import", c], Some(old.as_bytes()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "dirkv: skipped 1 entry whose expiry had passed\n"
+    );
+    let meta = copied.metadata(b"plain").unwrap().unwrap();
+    assert!(meta.created_ms >= before_import && meta.expires_ms.is_none());
+    assert_eq!(copied.get(b"past").unwrap(), None);
+    assert_eq!(copied.metadata(b"ms").unwrap().unwrap().created_ms, 1000);
+    // A time that is not one is a bad line.
+    let run = dirkv_with_input(
+        ["import", c],
+        Some(b"{\"key\":\"bad\",\"value\":1,\"created\":\"yesterday\"}\n"),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("created:"), "{}", run.stderr);
+}

@@ -158,20 +158,13 @@ fn encryption_json(folder: &StoreFolder) -> Json {
     Json::Object(out)
 }
 
-/// Milliseconds since the Unix epoch, by the system clock.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Reads only the manifest, the folder listing and the entry headers (plain text in every
 /// store), so it needs no key for an encrypted store.
 pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     let store = StoreFolder::read(dir)?;
     let progress = Progress::shards("scanning", false);
     let mut c = Counts {
-        now_ms: now_ms(),
+        now_ms: super::now_ms(),
         per_shard: vec![0; 256],
         ..Counts::default()
     };

@@ -329,12 +329,18 @@ pub(crate) fn path(dir: &Path, key: Option<&OsStr>, key_opts: &KeyOpts) -> CmdRe
     Ok(())
 }
 
-/// One export line: `{"key":…,"value":…}`.
+/// One export line: `{"key":…,"value":…,"created":…,"modified":…}`, and `"expires"` when
+/// the entry expires (times as `ls -l` shows them).
 fn export_line(store: &RawStore, entry: &RawEntry) -> Result<Json, String> {
     let value = entry.value.as_deref().unwrap_or_default();
     let mut line = Map::new();
     line.insert("key".into(), key_json(store.key_encoding(), &entry.key));
     line.insert("value".into(), value_json(store.codec(), value)?);
+    line.insert("created".into(), time_text(entry.info.created_ms).into());
+    line.insert("modified".into(), time_text(entry.info.modified_ms).into());
+    if let Some(expires) = entry.info.expires_ms {
+        line.insert("expires".into(), time_text(expires).into());
+    }
     Ok(Json::Object(line))
 }
 
@@ -418,12 +424,31 @@ struct Line<'a> {
     key: &'a RawValue,
     #[serde(borrow)]
     value: &'a RawValue,
+    /// Restored.
+    created: Option<Json>,
+    /// Taken and checked, not restored: a value imported is written at import time.
+    modified: Option<Json>,
+    /// Restored; an entry whose expiry has passed is skipped.
+    expires: Option<Json>,
 }
 
-/// Parses one import line into key and value bytes.
-fn import_line(store: &RawStore, text: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+/// An entry to write: key, value, created, expires (milliseconds since the Unix epoch).
+type Item = (Vec<u8>, Vec<u8>, u64, Option<u64>);
+
+/// Parses one import line into the entry to write; `None` when it has expired at `now_ms`.
+/// A line without `created` (an export of an older dirkv) is created now; one without
+/// `expires` never expires.
+fn import_line(store: &RawStore, text: &str, now_ms: u64) -> Result<Option<Item>, String> {
     let line: Line<'_> = serde_json::from_str(text)
         .map_err(|e| format!("not a {{\"key\":…,\"value\":…}} line: {e}"))?;
+    let time = |field: &str, json: Option<&Json>| {
+        json.map(convert::time_from_json)
+            .transpose()
+            .map_err(|m| format!("{field}: {m}"))
+    };
+    let created = time("created", line.created.as_ref())?.unwrap_or(now_ms);
+    time("modified", line.modified.as_ref())?;
+    let expires = time("expires", line.expires.as_ref())?;
     let key = convert::key_from_json(store, line.key.get()).map_err(|m| format!("key: {m}"))?;
     let value: Json = serde_json::from_str(line.value.get()).map_err(|e| e.to_string())?;
     let value =
@@ -431,12 +456,19 @@ fn import_line(store: &RawStore, text: &str) -> Result<(Vec<u8>, Vec<u8>), Strin
     store
         .check_value(&value)
         .map_err(|e| format!("value: {e}"))?;
-    Ok((key, value))
+    if expires.is_some_and(|at| at <= now_ms) {
+        return Ok(None);
+    }
+    Ok(Some((key, value, created, expires)))
 }
 
 /// Writes the batch through the library and empties it.
-fn write_batch(store: &RawStore, batch: &mut Vec<(Vec<u8>, Vec<u8>)>) -> CmdResult {
-    store.set_many(batch.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))?;
+fn write_batch(store: &RawStore, batch: &mut Vec<Item>) -> CmdResult {
+    store.set_many_with_times(
+        batch
+            .iter()
+            .map(|(k, v, created, expires)| (k.as_slice(), v.as_slice(), *created, *expires)),
+    )?;
     batch.clear();
     Ok(())
 }
@@ -466,11 +498,12 @@ pub(crate) fn import(dir: &Path, input: Option<&Path>, no_sync: bool) -> CmdResu
         }
     };
     let progress = Progress::bytes("importing", len);
-    let mut batch: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(IMPORT_BATCH);
+    let mut batch: Vec<Item> = Vec::with_capacity(IMPORT_BATCH);
     let mut text = String::new();
     let mut number = 0u64;
+    let mut expired = 0u64;
     // On a bad line, the lines before it are written, and nothing after it.
-    let stop = |store: &RawStore, batch: &mut Vec<(Vec<u8>, Vec<u8>)>, fail: Fail| -> CmdResult {
+    let stop = |store: &RawStore, batch: &mut Vec<Item>, fail: Fail| -> CmdResult {
         progress.finish();
         write_batch(store, batch)?;
         Err(fail)
@@ -496,8 +529,9 @@ pub(crate) fn import(dir: &Path, input: Option<&Path>, no_sync: bool) -> CmdResu
         if text.trim().is_empty() {
             continue;
         }
-        match import_line(&store, &text) {
-            Ok(pair) => batch.push(pair),
+        match import_line(&store, &text, super::now_ms()) {
+            Ok(Some(item)) => batch.push(item),
+            Ok(None) => expired += 1,
             Err(m) => {
                 let fail = Fail::usage(format!(
                     "{name}:{number}: {m} (the lines before it were imported)"
@@ -511,5 +545,11 @@ pub(crate) fn import(dir: &Path, input: Option<&Path>, no_sync: bool) -> CmdResu
     }
     write_batch(&store, &mut batch)?;
     progress.finish();
+    if expired > 0 {
+        warn(&format!(
+            "skipped {} whose expiry had passed",
+            super::plural(expired, "entry", "entries")
+        ));
+    }
     Ok(())
 }

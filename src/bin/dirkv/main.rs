@@ -216,8 +216,13 @@ Example:
         #[arg(long)]
         repair: bool,
     },
-    /// Write every entry as JSON Lines: {"key":…,"value":…}
-    #[command(after_help = "Example:\n  dirkv export ./pages --out pages.jsonl")]
+    /// Write every entry as JSON Lines: {"key":…,"value":…,"created":…,"modified":…}, with
+    /// "expires" for an entry that expires
+    #[command(after_help = "\
+Times are UTC, as ls -l shows them. Expired entries are not exported.
+
+Example:
+  dirkv export ./pages --out pages.jsonl")]
     Export {
         /// The store folder
         dir: PathBuf,
@@ -225,8 +230,14 @@ Example:
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
-    /// Read JSON Lines ({"key":…,"value":…}) and set each entry
-    #[command(after_help = "Example:\n  dirkv init ./copy && dirkv import ./copy --in pages.jsonl")]
+    /// Read JSON Lines ({"key":…,"value":…}, times optional) and set each entry
+    #[command(after_help = "\
+\"created\" and \"expires\" are restored (a line without them is created now and never
+expires); \"modified\" becomes the time of the import. A line whose expiry has passed is
+skipped, and counted on stderr.
+
+Example:
+  dirkv init ./copy && dirkv import ./copy --in pages.jsonl")]
     Import {
         /// The store folder (create it first with `dirkv init`)
         dir: PathBuf,
@@ -412,6 +423,13 @@ impl Progress {
     pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Milliseconds since the Unix epoch, by the system clock.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `n` and the noun that goes with it: `1 problem`, `2 problems`.
