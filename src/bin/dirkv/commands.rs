@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
-use super::convert::{self, key_json, key_text, value_json};
+use super::convert::{self, key_json, key_text};
 use super::{CmdResult, Fail, KeyOpts, Progress, chain, open, stdout, unlock, warn};
 use dirkv::format::time::utc_text;
 use dirkv::{Access, Durability, RawEntry, RawStore};
@@ -197,19 +197,14 @@ pub(crate) fn get(
     if raw {
         out.write_all(&value)?;
     } else {
-        let json = value_json(store.codec(), &value).map_err(|m| {
+        let shown = convert::shown(store.codec(), &value).map_err(|m| {
             Fail::error(format!(
                 "cannot show the value as JSON ({m}); try --raw: {}",
                 entry.path.display()
             ))
         })?;
-        let text = if pretty {
-            serde_json::to_string_pretty(&json)
-        } else {
-            serde_json::to_string(&json)
-        }
-        .map_err(|e| Fail::error(e.to_string()))?;
-        writeln!(out, "{text}")?;
+        shown.write(&mut out, pretty)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(())
@@ -329,19 +324,30 @@ pub(crate) fn path(dir: &Path, key: Option<&OsStr>, key_opts: &KeyOpts) -> CmdRe
     Ok(())
 }
 
-/// One export line: `{"key":…,"value":…,"created":…,"modified":…}`, and `"expires"` when
-/// the entry expires (times as `ls -l` shows them).
-fn export_line(store: &RawStore, entry: &RawEntry) -> Result<Json, String> {
-    let value = entry.value.as_deref().unwrap_or_default();
-    let mut line = Map::new();
-    line.insert("key".into(), key_json(store.key_encoding(), &entry.key));
-    line.insert("value".into(), value_json(store.codec(), value)?);
-    line.insert("created".into(), time_text(entry.info.created_ms).into());
-    line.insert("modified".into(), time_text(entry.info.modified_ms).into());
-    if let Some(expires) = entry.info.expires_ms {
-        line.insert("expires".into(), time_text(expires).into());
+/// Writes one export line: `{"key":…,"value":…,"created":…,"modified":…}`, and
+/// `"expires"` when the entry expires (times as `ls -l` shows them), the value streamed.
+fn write_export_line<W: Write>(
+    out: &mut W,
+    store: &RawStore,
+    entry: &RawEntry,
+    value: &convert::Shown<'_>,
+) -> io::Result<()> {
+    out.write_all(b"{\"key\":")?;
+    serde_json::to_writer(&mut *out, &key_json(store.key_encoding(), &entry.key))?;
+    out.write_all(b",\"value\":")?;
+    value.write(out, false)?;
+    let times = [
+        ("created", Some(entry.info.created_ms)),
+        ("modified", Some(entry.info.modified_ms)),
+        ("expires", entry.info.expires_ms),
+    ];
+    for (name, ms) in times {
+        if let Some(ms) = ms {
+            write!(out, ",\"{name}\":")?;
+            serde_json::to_writer(&mut *out, &time_text(ms))?;
+        }
     }
-    Ok(Json::Object(line))
+    out.write_all(b"}\n")
 }
 
 pub(crate) fn export(dir: &Path, out_path: Option<&Path>) -> CmdResult {
@@ -379,23 +385,21 @@ pub(crate) fn export(dir: &Path, out_path: Option<&Path>) -> CmdResult {
     };
     let mut failed = 0u64;
     for item in store.entries() {
-        let line = item.and_then(|entry| {
+        let written = item.and_then(|entry| {
             progress.at(&entry.path);
-            export_line(&store, &entry).map_err(|m| {
+            let value = entry.value.as_deref().unwrap_or_default();
+            // Checked whole before anything of its line is written.
+            let shown = convert::shown(store.codec(), value).map_err(|m| {
                 dirkv::Error::new(
                     dirkv::ErrorKind::Decode,
                     format!("cannot export the value as JSON ({m})"),
                 )
                 .with_path(&entry.path)
-            })
+            })?;
+            Ok(write_export_line(&mut out, &store, &entry, &shown))
         });
-        match line {
-            Ok(line) => {
-                serde_json::to_writer(&mut out, &line)
-                    .map_err(io::Error::from)
-                    .and_then(|()| out.write_all(b"\n"))
-                    .map_err(write_err)?;
-            }
+        match written {
+            Ok(result) => result.map_err(write_err)?,
             Err(err) => {
                 progress.suspend(|| warn(&chain(&err)));
                 failed += 1;

@@ -24,11 +24,13 @@
 //! - `{"$float":"NaN"}`, `"Infinity"`, `"-Infinity"`: floats JSON has no number for.
 
 use std::ffi::OsStr;
+use std::io::{self, Write};
 
 use rmpv::Value as Mp;
 use serde_json::{Map, Number, Value as Json};
 
 use crate::RawStore;
+use crate::stream;
 
 /// How a store's keys are read and shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,12 +294,46 @@ pub(crate) fn key_json(encoding: &str, key: &[u8]) -> Json {
     }
 }
 
-/// A stored value as JSON.
-pub(crate) fn value_json(codec: &str, value: &[u8]) -> Result<Json, String> {
-    match ValueForm::of(codec) {
-        ValueForm::MsgPack => decode_msgpack(value),
-        ValueForm::Raw | ValueForm::Opaque => Ok(bytes_json(value)),
-        ValueForm::Json => serde_json::from_slice(value).map_err(|e| format!("not JSON: {e}")),
+/// A stored value, checked and ready to be written as JSON: writing it can fail only on
+/// output. MessagePack and binary are written streaming (see [`stream`]), so the memory it
+/// takes is in proportion to the value's bytes whatever the value holds.
+pub(crate) enum Shown<'a> {
+    MsgPack(stream::Plan<'a>),
+    Bytes(&'a [u8]),
+    Json(Json),
+}
+
+/// The value bytes `value` of a store with `codec`, checked for showing as JSON.
+///
+/// # Errors
+///
+/// What is wrong with the value (not MessagePack, a string that is not UTF-8, nested too
+/// deep, not JSON).
+pub(crate) fn shown<'a>(codec: &str, value: &'a [u8]) -> Result<Shown<'a>, String> {
+    Ok(match ValueForm::of(codec) {
+        ValueForm::MsgPack => Shown::MsgPack(stream::check(value)?),
+        ValueForm::Raw | ValueForm::Opaque => Shown::Bytes(value),
+        ValueForm::Json => {
+            Shown::Json(serde_json::from_slice(value).map_err(|e| format!("not JSON: {e}"))?)
+        }
+    })
+}
+
+impl Shown<'_> {
+    /// Writes the value as compact JSON (`pretty`: indented).
+    ///
+    /// # Errors
+    ///
+    /// Errors of writing to `out`.
+    pub(crate) fn write<W: Write>(&self, out: &mut W, pretty: bool) -> io::Result<()> {
+        match self {
+            Shown::MsgPack(plan) => plan.write(out, pretty),
+            Shown::Bytes(data) => stream::write_bytes(out, data, pretty),
+            Shown::Json(json) if pretty => {
+                serde_json::to_writer_pretty(out, json).map_err(Into::into)
+            }
+            Shown::Json(json) => serde_json::to_writer(out, json).map_err(Into::into),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ mod check;
 mod commands;
 mod convert;
 mod files;
+mod stream;
 mod unlock;
 
 /// Exit status: the key was not found.
