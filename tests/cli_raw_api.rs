@@ -275,8 +275,8 @@ fn set_many_with_times_writes_the_times_given() {
     let (_dir, path) = store_dir();
     let raw = RawStore::create(&path, "utf8", "raw").unwrap();
     let far = 4_102_444_800_000; // 2100-01-01
-    let items: Vec<(&[u8], &[u8], u64, Option<u64>)> = vec![
-        (b"a", b"1", 1_000, Some(far)),
+    let items = [
+        (&b"a"[..], &b"1"[..], 1_000, Some(far)),
         (b"b", b"2", 2_000, None),
         (b"old", b"3", 3_000, Some(5_000)),
     ];

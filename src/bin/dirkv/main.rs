@@ -63,8 +63,9 @@ pub(crate) struct KeyOpts {
     /// Read KEY as the key bytes in hex, whatever the store's key encoding
     #[arg(long)]
     pub(crate) key_hex: bool,
-    /// Read the key from FILE (`-`: standard input) instead of an argument, written as KEY
-    /// would be: for keys too long for the command line
+    /// Read the entry's key from FILE (`-`: standard input) instead of an argument,
+    /// written as KEY would be: for keys too long for the command line (never an
+    /// encryption key: those come from DIRKV_KEY or DIRKV_PASSPHRASE)
     #[arg(long, value_name = "FILE")]
     pub(crate) key_file: Option<PathBuf>,
 }

@@ -176,7 +176,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Plan<'_>, String> {
             left,
             map: Some(map),
         }) = stack.last_mut()
-            && *left % 2 == 0
+            && left.is_multiple_of(2)
             && let Some(keys) = &mut map.keys
         {
             if matches!(
@@ -208,7 +208,7 @@ pub(crate) fn check(bytes: &[u8]) -> Result<Plan<'_>, String> {
             Item::Map { n } => {
                 let ordinal = maps;
                 maps += 1;
-                if ordinal % 64 == 0 {
+                if ordinal.is_multiple_of(64) {
                     plain_maps.push(0);
                 }
                 Some(Open {
@@ -755,7 +755,7 @@ mod tests {
                 _ => Mp::Map(
                     (0..next() % 4)
                         .map(|_| {
-                            let k = if next() % 4 == 0 {
+                            let k = if next().is_multiple_of(4) {
                                 arbitrary(next, depth + 1)
                             } else {
                                 Mp::from(keys[(next() % 5) as usize])
