@@ -60,8 +60,7 @@ impl Writer {
     /// cannot be opened or made.
     pub(crate) fn open(folder: &Folder, lock_timeout: Option<Duration>, mode: u32) -> Result<Self> {
         let lock = open_lock(folder, lock_timeout, mode)?;
-        let id = new_writer_id();
-        let marker = make_marker(folder, &id, mode);
+        let (id, marker) = make_marker(folder, mode);
         Ok(Writer {
             id,
             lock,
@@ -211,23 +210,43 @@ fn open_lock(folder: &Folder, timeout: Option<Duration>, mode: u32) -> Result<St
     }
 }
 
-/// Creates and locks this writer's marker `tmp/w-<id>.lock`; `None` when that is not
-/// possible. `tmp/` is made when it is missing, and never used through a link.
-fn make_marker(folder: &Folder, id: &str, mode: u32) -> Option<Marker> {
+/// Picks this writer's id and creates and locks its marker `tmp/w-<id>.lock`; the marker
+/// is `None` when that is not possible. `tmp/` is made when it is missing, and never used
+/// through a link.
+///
+/// A sweeper may find a new marker before it is locked, take it for a dead writer's, and
+/// sweep every temp file of that id: then that id is given up (the sweeper holds its
+/// marker) and another one is tried, so no temp file of this writer ever carries an id a
+/// sweeper thinks dead. After a few tries the writer goes without a marker under a fresh
+/// id (its temp files are then swept by age only).
+fn make_marker(folder: &Folder, mode: u32) -> (String, Option<Marker>) {
     let tmp = match sys::open_dir(folder.root(), names::TMP) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            sys::mkdir(folder.root(), names::TMP, super::dir_mode(mode)).ok()?;
-            sys::open_dir(folder.root(), names::TMP).ok()?
+            let _ = sys::mkdir(folder.root(), names::TMP, super::dir_mode(mode));
+            sys::open_dir(folder.root(), names::TMP)
         }
-        other => other.ok()?,
+        other => other,
     };
-    let name = names::marker_name(id);
-    let file = sys::create_new(tmp.as_fd(), &name, mode).ok()?;
-    let marker = Marker { tmp, name, file };
-    // A sweeper that found the new marker unlocked holds it for a moment: then this writer
-    // goes without one (its temp files are swept by age only), rather than wait.
-    marker.file.try_lock().ok()?;
-    Some(marker)
+    let Ok(tmp) = tmp else {
+        return (new_writer_id(), None);
+    };
+    for _ in 0..8 {
+        let id = new_writer_id();
+        let name = names::marker_name(&id);
+        let Ok(file) = sys::create_new(tmp.as_fd(), &name, mode) else {
+            return (new_writer_id(), None);
+        };
+        let Ok(tmp) = tmp.try_clone() else {
+            let _ = sys::unlink(tmp.as_fd(), &name);
+            return (new_writer_id(), None);
+        };
+        let marker = Marker { tmp, name, file };
+        if marker.file.try_lock().is_ok() {
+            return (id, Some(marker));
+        }
+        // Taken by a sweeper: dropping the marker unlinks its name; this id is burnt.
+    }
+    (new_writer_id(), None)
 }
 
 /// A random-enough writer id: 12 hex digits of SHA-256 over pid, time and a counter.

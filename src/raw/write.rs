@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Ram, RawStore};
+use crate::engine::batch::BatchItem;
 use crate::engine::cache::CachedValue;
 use crate::engine::write::{Expiry, NewEntry, Step};
 use crate::error::Result;
@@ -134,11 +135,40 @@ impl RawStore {
             let hash = e.key_hash(key);
             let created = e.old_created(key, &hash);
             let bytes = self.encode(key, &hash, value, created, Expiry::Default)?;
-            let new = self.new_entry(bytes, value);
-            let keeps = e.cache().is_some() || matches!(self.ram(), Ram::Bytes(_));
-            let note = keeps.then(|| (key.to_vec(), new.cached));
-            Ok((hash, new.bytes, note))
+            Ok(self.batch_item(key, hash, bytes, value))
         }))
+    }
+
+    /// Writes several entries as [`set_many`](RawStore::set_many) does, each with the
+    /// header times given, as [`set_with_times`](RawStore::set_with_times) does: items are
+    /// `(key, value, created_ms, expires_ms)`. What `dirkv import` uses to restore an
+    /// export's entries in batches.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_many`](RawStore::set_many).
+    pub fn set_many_with_times<'a, I>(&self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (&'a [u8], &'a [u8], u64, Option<u64>)>,
+    {
+        let e = &self.engine;
+        e.put_many(items.into_iter().map(|(key, value, created, expires)| {
+            self.check_key(key)?;
+            self.check_value(value)?;
+            self.go_around_typed_ram(key)?;
+            let hash = e.key_hash(key);
+            let expiry = Expiry::At(expires.unwrap_or(0));
+            let bytes = self.encode(key, &hash, value, Some(created), expiry)?;
+            Ok(self.batch_item(key, hash, bytes, value))
+        }))
+    }
+
+    /// One item of a batch: the entry, and what the cache or write-back RAM keeps of it.
+    fn batch_item(&self, key: &[u8], hash: [u8; 32], bytes: Vec<u8>, value: &[u8]) -> BatchItem {
+        let new = self.new_entry(bytes, value);
+        let keeps = self.engine.cache().is_some() || matches!(self.ram(), Ram::Bytes(_));
+        let note = keeps.then(|| (key.to_vec(), new.cached));
+        (hash, new.bytes, note)
     }
 
     /// Atomically replaces the value of `key` with `f(old value)` (see

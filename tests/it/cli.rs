@@ -52,15 +52,16 @@ fn round_trip_set_get_ls_rm() {
     let mut keys: Vec<String> = dirkv(["ls", p]).ok().lines().map(str::to_owned).collect();
     keys.sort();
     assert_eq!(keys, ["-dash", "about", "home", "news"]);
-    // ls -l: key, size, time, path, tab-separated; the path is the library's.
+    // ls -l: key, size, time, expiry, path, tab-separated; the path is the library's.
     let long = dirkv(["ls", "-l", p]).ok();
     let home_line = long.lines().find(|l| l.starts_with("home\t")).unwrap();
     let cols: Vec<&str> = home_line.split('\t').collect();
-    assert_eq!(cols.len(), 4);
+    assert_eq!(cols.len(), 5);
     let file = store.path_of("home");
     assert_eq!(cols[1], std::fs::metadata(&file).unwrap().len().to_string());
     assert!(cols[2].ends_with('Z') && cols[2].len() == 24, "{}", cols[2]);
-    assert_eq!(cols[3], file.to_str().unwrap());
+    assert_eq!(cols[3], "never");
+    assert_eq!(cols[4], file.to_str().unwrap());
     // ls --json: one object per line.
     let json_lines = dirkv(["ls", "--json", "-l", p]).ok();
     for line in json_lines.lines() {
@@ -485,17 +486,310 @@ fn stat_counts_entries_and_foreign_files() {
             .unwrap()
             .len();
     }
+    // What `du` counts and what evict_to bounds: allocated blocks.
+    let disk: u64 = (0..10)
+        .map(|n| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(store.path_of(&format!("k{n}")))
+                .unwrap()
+                .blocks()
+                * 512
+        })
+        .sum();
     std::fs::write(path.join("ab").join("notes.txt"), b"mine").unwrap();
     let p = path.to_str().unwrap();
     let text = dirkv(["stat", p]).ok();
     assert!(text.contains("entries      10\n"), "{text}");
+    assert!(text.contains("expired      0 "), "{text}");
     assert!(text.contains(&format!("bytes        {bytes} ")), "{text}");
+    assert!(text.contains(&format!("disk         {disk} ")), "{text}");
     assert!(text.contains("key          utf8\n") && text.contains("codec        msgpack\n"));
     assert!(text.contains("notes.txt"), "{text}");
     let json: serde_json::Value = serde_json::from_str(&dirkv(["stat", "--json", p]).ok()).unwrap();
     assert_eq!(json["entries"], 10);
     assert_eq!(json["bytes"], bytes);
+    assert_eq!(json["disk_bytes"], disk);
+    assert_eq!(json["expired"], 0);
     assert_eq!(json["foreign"], 1);
     assert!(json["shard_fill"]["max"].as_u64().unwrap() >= 1);
     assert_eq!(json["open_writers"], 1, "the test's own open store");
+}
+
+#[test]
+fn pickle_stores_are_refused_by_get_export_set_and_import() {
+    let (_dir, path) = store_dir();
+    let raw = dirkv::RawStore::create(&path, "utf8", "pickle").unwrap();
+    // pickle.dumps("hi", protocol=4)
+    let pickled = b"\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00\x8c\x02hi\x94.";
+    raw.set(b"k", pickled).unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["get", p, "k"],
+        vec!["get", "--pretty", p, "k"],
+        vec!["export", p],
+        vec!["set", p, "k", "\"x\""],
+        vec!["set", "--raw", p, "k", "x"],
+        vec!["import", p],
+    ] {
+        // (The refusal comes before standard input is read: none is given.)
+        let run = dirkv(&args);
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(run.stdout.is_empty(), "{args:?}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("values of this store are Python pickles; ")
+                && run.stderr.contains("with the dirkv Python package"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        raw.get(b"k").unwrap().unwrap().value.as_deref(),
+        Some(&pickled[..])
+    );
+    assert_eq!(raw.get(b"j").unwrap(), None);
+    // The stored bytes, unchanged and never unpickled, on request; keys list as usual.
+    assert_eq!(dirkv(["get", "--raw", p, "k"]).stdout, pickled);
+    assert_eq!(dirkv(["ls", p]).ok(), "k\n");
+}
+
+#[test]
+fn set_ttl_then_ls_and_stat_show_expiry() {
+    let (_dir, path) = store_dir();
+    let store: Store<String, String> = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    store.set("plain", &"p".into()).unwrap();
+    let p = path.to_str().unwrap();
+    let before = std::time::SystemTime::now();
+    dirkv(["set", "--ttl", "1h", p, "hour", r#""h""#]).ok();
+    let meta = store.metadata("hour").unwrap().unwrap();
+    let ttl = meta.expires.unwrap().duration_since(before).unwrap();
+    assert!(
+        ttl >= std::time::Duration::from_secs(3600) && ttl < std::time::Duration::from_secs(3660),
+        "{ttl:?}"
+    );
+    for (arg, ms) in [
+        ("1500ms", 1500),
+        ("90s", 90_000),
+        ("2m", 120_000),
+        ("1d", 86_400_000),
+    ] {
+        dirkv(["set", "--ttl", arg, p, "t", "1"]).ok();
+        let meta = dirkv::RawStore::open(&path, dirkv::Access::ReadOnly)
+            .unwrap()
+            .metadata(b"t")
+            .unwrap()
+            .unwrap();
+        let got = meta.expires_ms.unwrap() - meta.modified_ms;
+        assert_eq!(got, ms, "{arg}");
+    }
+    // A TTL without a unit (or of 0) is a usage error; nothing is written.
+    for bad in ["60", "0s", "1w", "1.5h"] {
+        let run = dirkv(["set", "--ttl", bad, p, "bad", "1"]);
+        assert_eq!(run.code, 2, "{bad}: {run:?}");
+    }
+    assert!(
+        dirkv(["set", "--ttl", "60", p, "bad", "1"])
+            .stderr
+            .contains("no unit")
+    );
+    assert_eq!(store.get("bad").unwrap(), None);
+
+    // ls -l: the expiry column; ls --json -l: "expires".
+    let long = dirkv(["ls", "-l", p]).ok();
+    let cols = |key: &str| -> Vec<String> {
+        let line = long
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}\t")))
+            .unwrap();
+        line.split('\t').map(str::to_owned).collect()
+    };
+    assert_eq!(cols("plain")[3], "never");
+    let shown = &cols("hour")[3];
+    assert!(shown.ends_with('Z') && shown.len() == 24, "{shown}");
+    assert!(
+        shown > &cols("hour")[2],
+        "expires after it was written: {long}"
+    );
+    let json = dirkv(["ls", "--json", "-l", p]).ok();
+    let hour: serde_json::Value = json
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["key"] == "hour")
+        .unwrap();
+    assert_eq!(hour["expires"].as_str(), Some(shown.as_str()));
+
+    // stat counts what has expired and not yet been removed.
+    dirkv(["set", "--ttl", "1ms", p, "gone", "1"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let text = dirkv(["stat", p]).ok();
+    assert!(text.contains("entries      4\n"), "{text}");
+    assert!(text.contains("expired      1 "), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&dirkv(["stat", "--json", p]).ok()).unwrap();
+    assert_eq!(json["expired"], 1);
+    assert_eq!(dirkv(["get", p, "gone"]).code, 1);
+}
+
+#[test]
+fn keys_from_a_file_or_standard_input() {
+    let (dir, path) = store_dir();
+    let store: Store<String, u32> = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    let p = path.to_str().unwrap();
+    // A key near the longest a store takes, ending in a newline that is part of it.
+    let long_key = format!("{}\n", "k".repeat(60_000));
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, &long_key).unwrap();
+    let kf = key_file.to_str().unwrap();
+    dirkv(["set", "--key-file", kf, p, "7"]).ok();
+    assert_eq!(store.get(&long_key).unwrap(), Some(7));
+    let got = dirkv_with_input(["get", "--key-file", "-", p], Some(long_key.as_bytes())).ok();
+    assert_eq!(got, "7\n");
+    assert_eq!(
+        dirkv(["path", "--key-file", kf, p]).ok().trim(),
+        store.path_of(&long_key).to_str().unwrap()
+    );
+    dirkv_with_input(
+        ["set", "--key-file", "-", p, "8"],
+        Some(long_key.as_bytes()),
+    )
+    .ok();
+    assert_eq!(store.get(&long_key).unwrap(), Some(8));
+    // A missing key is named, cut short.
+    std::fs::write(&key_file, "x".repeat(5000)).unwrap();
+    let run = dirkv(["get", "--key-file", kf, p]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("… (5000 bytes)") && run.stderr.len() < 200,
+        "{}",
+        run.stderr
+    );
+    std::fs::write(&key_file, &long_key).unwrap();
+    dirkv(["rm", "--key-file", kf, p]).ok();
+    assert_eq!(store.get(&long_key).unwrap(), None);
+    // Usage errors: both a key and --key-file; key and value both from standard input;
+    // no such file.
+    assert_eq!(dirkv(["get", "--key-file", kf, p, "other"]).code, 2);
+    assert_eq!(dirkv(["set", "--key-file", kf, p, "k", "1"]).code, 2);
+    assert_eq!(
+        dirkv_with_input(["set", "--key-file", "-", p, "-"], Some(b"")).code,
+        2
+    );
+    assert_eq!(dirkv(["get", "--key-file", "/nonexistent/key", p]).code, 2);
+    assert_eq!(dirkv(["get", p]).code, 2);
+
+    // Other encodings: decimal and hex ignore a trailing newline (as `echo` writes).
+    let (_d2, p2) = store_dir();
+    let ints: Store<u64, u32> = Store::open(&p2, Exists::OpenOrCreate).unwrap();
+    ints.set(&42, &1).unwrap();
+    let q = p2.to_str().unwrap();
+    assert_eq!(
+        dirkv_with_input(["get", "--key-file", "-", q], Some(b"42\n")).ok(),
+        "1\n"
+    );
+    let hex = dirkv_with_input(["get", "--key-hex", "--key-file", "-", q], Some(b"3432\n"));
+    assert_eq!(hex.ok(), "1\n");
+}
+
+#[test]
+fn set_of_a_bare_word_says_a_json_string_needs_quotes() {
+    let (_dir, path) = store_dir();
+    let _store: Store<String, String> = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    let p = path.to_str().unwrap();
+    let run = dirkv(["set", p, "k", "hello"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains(r#"a JSON string needs its quotes: '"hello"'"#),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--raw"), "{}", run.stderr);
+    // Broken structured JSON gets no such hint.
+    assert!(!dirkv(["set", p, "k", "{\"a\":"]).stderr.contains("quotes"));
+    // A raw store also takes the bytes as they are.
+    let (_d2, raw) = store_dir();
+    let _raw: Store<String, Vec<u8>, Raw> = Store::options()
+        .codec(Raw)
+        .open(&raw, Exists::OpenOrCreate)
+        .unwrap();
+    let run = dirkv(["set", raw.to_str().unwrap(), "k", "hello"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains(r#"'"hello"'; or store the bytes as they are with --raw"#),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn export_and_import_keep_entry_times() {
+    let (dir, path) = store_dir();
+    let raw = dirkv::RawStore::create(&path, "utf8", "msgpack").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let created = 1_700_000_000_123; // 2023-11-14T22:13:20.123Z
+    let expires = now + 3_600_000;
+    raw.set_with_times(b"hour", b"\x01", created, Some(expires))
+        .unwrap();
+    raw.set_with_times(b"forever", b"\x02", created + 1, None)
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let dump = dirkv(["export", p]).ok();
+    let lines: Vec<serde_json::Value> = dump
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hour = lines.iter().find(|l| l["key"] == "hour").unwrap();
+    assert_eq!(hour["created"], "2023-11-14T22:13:20.123Z", "{dump}");
+    assert!(hour["modified"].as_str().unwrap().ends_with('Z'), "{dump}");
+    assert!(hour["expires"].is_string(), "{dump}");
+    let forever = lines.iter().find(|l| l["key"] == "forever").unwrap();
+    assert!(forever.get("expires").is_none(), "{dump}");
+
+    let copy = dir.path().join("copy");
+    let c = copy.to_str().unwrap();
+    dirkv(["init", c]).ok();
+    let before_import = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let run = dirkv_with_input(["import", c], Some(dump.as_bytes()));
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    let copied = dirkv::RawStore::open(&copy, dirkv::Access::ReadOnly).unwrap();
+    let meta = copied.metadata(b"hour").unwrap().unwrap();
+    assert_eq!(meta.created_ms, created);
+    assert_eq!(meta.expires_ms, Some(expires), "the TTL survives");
+    assert!(
+        meta.modified_ms >= before_import,
+        "modified is the import's time"
+    );
+    let meta = copied.metadata(b"forever").unwrap().unwrap();
+    assert_eq!((meta.created_ms, meta.expires_ms), (created + 1, None));
+
+    // An export of an older dirkv (no times) still imports: created now, never expires.
+    // A line whose expiry has passed is skipped and counted; times may be milliseconds.
+    let old = concat!(
+        "{\"key\":\"plain\",\"value\":1}\n",
+        "{\"key\":\"past\",\"value\":2,\"expires\":\"2000-01-01T00:00:00.000Z\"}\n",
+        "{\"key\":\"ms\",\"value\":3,\"created\":1000,\"modified\":2000}\n",
+    );
+    let run = dirkv_with_input(["import", c], Some(old.as_bytes()));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "dirkv: skipped 1 entry whose expiry had passed\n"
+    );
+    let meta = copied.metadata(b"plain").unwrap().unwrap();
+    assert!(meta.created_ms >= before_import && meta.expires_ms.is_none());
+    assert_eq!(copied.get(b"past").unwrap(), None);
+    assert_eq!(copied.metadata(b"ms").unwrap().unwrap().created_ms, 1000);
+    // A time that is not one is a bad line.
+    let run = dirkv_with_input(
+        ["import", c],
+        Some(b"{\"key\":\"bad\",\"value\":1,\"created\":\"yesterday\"}\n"),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("created:"), "{}", run.stderr);
 }

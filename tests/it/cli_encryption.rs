@@ -165,6 +165,10 @@ fn init_encrypt_then_every_command_round_trips_with_the_key() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         lines.sort_by_key(|l| l["key"].to_string());
+        // An import writes each value anew: its modified time is the import's.
+        for line in &mut lines {
+            line.as_object_mut().unwrap().remove("modified");
+        }
         lines
     };
     let again = dirkv_env(["export", c], &phrase, None).ok();
@@ -385,9 +389,55 @@ fn stat_shows_encryption_without_the_key() {
     assert!(dirkv(["stat", q]).ok().contains("encryption   none"));
     let json: Json = serde_json::from_str(&dirkv(["stat", "--json", q]).ok()).unwrap();
     assert_eq!(json["encryption"], Json::Null);
-    // ...and a key variable does not get in the way of stores without encryption.
-    with_key(&["set", q, "x", "1"]).ok();
+    // ...whose values a key variable then refuses to touch (see below); without it, fine.
+    dirkv(["set", q, "x", "1"]).ok();
     assert_eq!(dirkv(["get", q, "x"]).ok(), "1\n");
+    assert_eq!(with_key(&["get", q, "x"]).code, 4);
+}
+
+#[test]
+fn a_plain_manifest_swapped_in_while_a_key_is_set_is_refused() {
+    let (dir, path) = store_dir();
+    let p = path.to_str().unwrap();
+    with_key(&["init", p, "--encrypt"]).ok();
+    with_key(&["set", p, "token", r#""first secret""#]).ok();
+    // A co-writer replaces the manifest with a plain one and plants a forged entry at the
+    // plain name of "token".
+    let manifest = path.join("DIRKV");
+    fs::write(
+        &manifest,
+        "format = 1\nkey = utf8\ncodec = msgpack\nshard_depth = 1\n",
+    )
+    .unwrap();
+    let forger = dir.path().join("forger");
+    let forged: Store<String, String> = Store::open(&forger, Exists::OpenOrCreate).unwrap();
+    forged.set("token", &"forged".to_string()).unwrap();
+    let plain_name = forged.path_of("token");
+    let planted = path.join(plain_name.strip_prefix(&forger).unwrap());
+    fs::copy(&plain_name, &planted).unwrap();
+
+    // Told it is encrypted: no write in plaintext, no forged value, status 4 naming the
+    // manifest.
+    let run = with_key(&["set", p, "token", r#""second secret""#]);
+    let text = fails(&run, 4);
+    assert!(text.contains(manifest.to_str().unwrap()), "{text}");
+    assert!(text.contains("not encrypted"), "{text}");
+    assert!(!contains(&entry_bytes(&path), "second secret"));
+    let run = with_key(&["get", p, "token"]);
+    fails(&run, 4);
+    assert!(run.stdout.is_empty(), "{run:?}");
+    let run = with_phrase(&["get", p, "token"], "a passphrase");
+    assert!(
+        fails(&run, 4).contains("DIRKV_PASSPHRASE is set"),
+        "{run:?}"
+    );
+    for args in keyed_commands(p) {
+        let run = with_key(&args);
+        assert_eq!(run.code, 4, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("DIRKV"), "{args:?}: {run:?}");
+    }
+    // stat, which never reads values, still describes the folder.
+    assert!(with_key(&["stat", p]).ok().contains("encryption   none"));
 }
 
 #[test]
@@ -404,14 +454,16 @@ fn verify_repair_quarantines_a_damaged_encrypted_entry() {
     fs::copy(b, a).unwrap();
     let run = with_key(&["verify", p]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.out().contains("1 problems"), "{}", run.out());
+    assert!(run.out().ends_with(": 1 problem\n"), "{}", run.out());
     let run = with_key(&["verify", "--repair", p]);
-    assert_eq!(run.code, 3, "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert!(run.out().contains("moved to"), "{}", run.out());
+    // An encrypted file's key is inside its ciphertext: not named.
+    assert!(!run.out().contains("held the key"), "{}", run.out());
     assert!(
         with_key(&["verify", p])
             .ok()
-            .contains("checked 1 entries: no problems")
+            .contains("checked 1 entry: no problems")
     );
     assert_eq!(with_key(&["get", p, "a"]).code, 1);
 }
@@ -426,14 +478,7 @@ fn no_argument_gives_a_key_or_passphrase() {
     let mut commands = keyed_commands(p);
     commands.push(vec!["stat", p]);
     commands.push(vec!["init", n, "--encrypt"]);
-    for flag in [
-        "--key",
-        "--passphrase",
-        "--password",
-        "--key-file",
-        "-k",
-        "-p",
-    ] {
+    for flag in ["--key", "--passphrase", "--password", "-k", "-p"] {
         for args in &commands {
             // The flag right after the subcommand, before any value it could be taken for.
             let mut with_flag = vec![args[0], flag, KEY_HEX];
@@ -469,11 +514,20 @@ fn no_argument_gives_a_key_or_passphrase() {
         {
             let name = option.split([' ', ',']).next().unwrap_or_default();
             assert!(
-                ["--key-hex", "--key-type"].contains(&name)
+                ["--key-hex", "--key-type", "--key-file"].contains(&name)
                     || !(name.contains("key") || name.contains("pass")),
                 "{cmd}: {option}"
             );
         }
+    }
+    // --key-file names the entry's key (for keys too long for an argument), never the
+    // encryption key: a file holding the store's key does not open the store.
+    let key_file = dir.path().join("store-key");
+    fs::write(&key_file, KEY_HEX).unwrap();
+    for args in [["get", "--key-file"], ["path", "--key-file"]] {
+        let run = dirkv([args[0], args[1], key_file.to_str().unwrap(), p]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert!(run.stderr.contains("DIRKV_KEY"), "{run:?}");
     }
 }
 

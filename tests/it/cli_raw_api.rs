@@ -269,3 +269,31 @@ fn restore_folders_and_sweep() {
     assert!(raw.restore_folders().unwrap().is_empty());
     assert_eq!(raw.sweep_temps().unwrap(), 0);
 }
+
+#[test]
+fn set_many_with_times_writes_the_times_given() {
+    let (_dir, path) = store_dir();
+    let raw = RawStore::create(&path, "utf8", "raw").unwrap();
+    let far = 4_102_444_800_000; // 2100-01-01
+    let items = [
+        (&b"a"[..], &b"1"[..], 1_000, Some(far)),
+        (b"b", b"2", 2_000, None),
+        (b"old", b"3", 3_000, Some(5_000)),
+    ];
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    raw.set_many_with_times(items).unwrap();
+    let a = raw.metadata(b"a").unwrap().unwrap();
+    assert_eq!((a.created_ms, a.expires_ms), (1_000, Some(far)));
+    assert!(a.modified_ms >= before, "modified is the time of the write");
+    let b = raw.metadata(b"b").unwrap().unwrap();
+    assert_eq!((b.created_ms, b.expires_ms), (2_000, None));
+    assert_eq!(raw.get(b"old").unwrap(), None, "expired in 1970");
+    // Keys are checked as set_many checks them.
+    let err = raw
+        .set_many_with_times([(&b"\xff"[..], &b""[..], 0, None)])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}

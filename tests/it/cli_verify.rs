@@ -96,11 +96,20 @@ fn verify_finds_truncation_flipped_byte_and_stray_file_and_repair_quarantines_th
         "verify alone changes nothing"
     );
 
+    // Everything found was repaired: status 0, and the keys the damaged files still hold.
     let run = dirkv(["verify", "--repair", p]);
-    assert_eq!(run.code, 3, "problems were found: {run:?}");
+    assert_eq!(run.code, 0, "nothing is left to repair: {run:?}");
     let report = run.out();
     assert_eq!(report.matches("  moved to ").count(), 3, "{report}");
-    assert!(report.ends_with("3 problems, 3 repaired\n"), "{report}");
+    assert!(
+        report.ends_with("checked 10 entries: 3 problems, all repaired\n"),
+        "{report}"
+    );
+    // The flipped byte is in the value, so that file still holds its key; the truncated
+    // file too (its header and key are intact); the stray file is no entry.
+    assert!(report.contains("  it held the key k1\n"), "{report}");
+    assert!(report.contains("  it held the key k2\n"), "{report}");
+    assert_eq!(report.matches("it held the key").count(), 2, "{report}");
     // Moved, never deleted: same bytes, same relative path, under quarantine/<time>-<id>/.
     let quarantined = files_under(&path.join("quarantine"));
     assert_eq!(quarantined.len(), 3, "{quarantined:?}");
@@ -193,9 +202,21 @@ fn verify_reports_misplaced_links_folders_keys_and_leftovers() {
     assert!(report.contains(temp.to_str().unwrap()), "{report}");
 
     let run = dirkv(["verify", "--repair", p]);
-    assert_eq!(run.code, 3);
+    assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.out().contains("removed 1 stale temp files"),
+        run.out().contains("removed 1 stale temp file or marker\n"),
+        "{}",
+        run.out()
+    );
+    // The misplaced copy and the non-canonical key are named; links and folders are not.
+    assert!(run.out().contains("  it held the key 1\n"), "{}", run.out());
+    assert!(
+        run.out().contains("  it held the key 007\n"),
+        "{}",
+        run.out()
+    );
+    assert!(
+        run.out().ends_with("4 problems, all repaired (1 note)\n"),
         "{}",
         run.out()
     );
@@ -220,9 +241,54 @@ fn repair_recreates_a_missing_shard_folder() {
         "{}",
         run.out()
     );
-    dirkv(["verify", "--repair", p]);
+    let run = dirkv(["verify", "--repair", p]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.out()
+            .ends_with("recreated 1 folder\nchecked 1 entry: 1 problem, all repaired\n"),
+        "{}",
+        run.out()
+    );
     assert!(path.join("c3").is_dir());
     assert_eq!(dirkv(["verify", p]).code, 0);
+}
+
+#[test]
+fn repair_that_leaves_something_exits_3_and_says_what_is_left() {
+    let (_dir, path) = store_dir();
+    let store: Pages = Store::open(&path, Exists::OpenOrCreate).unwrap();
+    store.set("a", &page(1)).unwrap();
+    store.set("b", &page(2)).unwrap();
+    // One entry damaged (repairable), one shard folder name holding a file (not).
+    let file = store.path_of("a");
+    let mut bytes = fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&file, &bytes).unwrap();
+    let shard = if file.parent().unwrap().ends_with("e0") {
+        "e1"
+    } else {
+        "e0"
+    };
+    let holder = path.join(shard);
+    assert!(
+        fs::read_dir(&holder).unwrap().next().is_none(),
+        "an empty shard"
+    );
+    fs::remove_dir(&holder).unwrap();
+    fs::write(&holder, b"not a folder").unwrap();
+    let p = path.to_str().unwrap();
+    let run = dirkv(["verify", "--repair", p]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let report = run.out();
+    assert!(report.contains("  it held the key a\n"), "{report}");
+    assert!(
+        report.ends_with(": 2 problems, 1 repaired, 1 left\n"),
+        "{report}"
+    );
+    let run = dirkv(["verify", p]);
+    assert_eq!(run.code, 3);
+    assert!(run.out().ends_with(": 1 problem\n"), "{}", run.out());
 }
 
 #[test]
@@ -245,7 +311,7 @@ fn verify_takes_no_lock_and_leaves_live_writers_alone() {
     let lock = File::open(path.join("lock")).unwrap();
     lock.lock().unwrap();
     let run = dirkv(["verify", "--repair", path.to_str().unwrap()]);
-    assert_eq!(run.ok(), "checked 1 entries: no problems\n");
+    assert_eq!(run.ok(), "checked 1 entry: no problems\n");
     assert!(temp.exists());
     let run = dirkv(["verify", path.to_str().unwrap()]);
     assert_eq!(run.code, 0);

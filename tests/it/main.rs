@@ -22,6 +22,8 @@ mod cache;
 mod cli;
 #[cfg(feature = "cli")]
 mod cli_encryption;
+#[cfg(feature = "cli")]
+mod cli_memory;
 mod cli_raw_api;
 #[cfg(feature = "cli")]
 mod cli_readme;

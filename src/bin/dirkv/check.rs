@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{CmdResult, Fail, Progress, chain, open, stdout};
+use super::convert::key_text;
+use super::{CmdResult, Fail, Progress, chain, files, open, plural, stdout};
+use dirkv::format::entry::HEADER_LEN;
 use dirkv::{Access, ErrorKind, FileType, ItemKind, RawStore, ScanItem, StoreFolder};
 
 /// How many foreign paths `stat` lists by name.
@@ -39,8 +41,15 @@ fn count_files(dir: &Path) -> u64 {
 
 #[derive(Default)]
 struct Counts {
+    /// The time expiry is judged at, milliseconds since the Unix epoch.
+    now_ms: u64,
     entries: u64,
+    /// Entries past their expiry, not yet removed.
+    expired: u64,
+    /// Entry files' lengths (`du --apparent-size`).
     bytes: u64,
+    /// Entry files' allocated blocks (`du`, and what `evict_to` bounds).
+    disk_bytes: u64,
     per_shard: Vec<u64>,
     temps: u64,
     stale_temps: u64,
@@ -59,6 +68,17 @@ impl Counts {
             ItemKind::Entry => {
                 self.entries += 1;
                 self.bytes += item.len;
+                // The header is plain text even in an encrypted store: no key needed.
+                match files::read_prefix(&item.path, HEADER_LEN) {
+                    Ok(Some(prefix)) => {
+                        self.disk_bytes += prefix.disk_bytes();
+                        let header = dirkv::format::entry::parse_header(&prefix.bytes);
+                        if header.is_ok_and(|h| h.expired_at(self.now_ms)) {
+                            self.expired += 1;
+                        }
+                    }
+                    _ => self.disk_bytes += files::disk_bytes_at(&item.path),
+                }
                 let shard = item
                     .path
                     .parent()
@@ -138,12 +158,13 @@ fn encryption_json(folder: &StoreFolder) -> Json {
     Json::Object(out)
 }
 
-/// Reads only the manifest and the folder listing, so it needs no key for an encrypted
-/// store.
+/// Reads only the manifest, the folder listing and the entry headers (plain text in every
+/// store), so it needs no key for an encrypted store.
 pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
     let store = StoreFolder::read(dir)?;
     let progress = Progress::shards("scanning", false);
     let mut c = Counts {
+        now_ms: super::now_ms(),
         per_shard: vec![0; 256],
         ..Counts::default()
     };
@@ -182,7 +203,9 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
             "settings": store.settings(),
             "encryption": encryption_json(&store),
             "entries": c.entries,
+            "expired": c.expired,
             "bytes": c.bytes,
+            "disk_bytes": c.disk_bytes,
             "shard_fill": {"min": min, "mean": mean, "max": max},
             "temp_files": c.temps,
             "stale_temp_files": c.stale_temps,
@@ -214,7 +237,21 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
         writeln!(out, "settings     {settings}")?;
         writeln!(out, "encryption   {}", encryption_text(&store))?;
         writeln!(out, "entries      {}", c.entries)?;
-        writeln!(out, "bytes        {} (entry files)", c.bytes)?;
+        writeln!(
+            out,
+            "expired      {} (past their expiry, not yet removed)",
+            c.expired
+        )?;
+        writeln!(
+            out,
+            "bytes        {} (entry files' lengths, as du --apparent-size counts)",
+            c.bytes
+        )?;
+        writeln!(
+            out,
+            "disk         {} (allocated blocks, as du counts: what evict_to bounds)",
+            c.disk_bytes
+        )?;
         writeln!(
             out,
             "shard fill   min {min}, mean {mean:.2}, max {max} entries per shard (256 shards)"
@@ -364,6 +401,9 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
             Ok(Some(dest)) => {
                 repaired += 1;
                 say(format!("  moved to {}", dest.display()))?;
+                if let Some(key) = held_key(&store, &item, &dest) {
+                    say(format!("  it held the key {key}"))?;
+                }
             }
             Ok(None) => {
                 repaired += 1;
@@ -376,30 +416,62 @@ pub(crate) fn verify(dir: &Path, repair: bool) -> CmdResult {
         match store.restore_folders() {
             Ok(made) => {
                 repaired += (made.len() as u64).min(missing);
-                say(format!("repair: recreated {} folders", made.len()))?;
+                say(format!(
+                    "repair: recreated {}",
+                    plural(made.len() as u64, "folder", "folders")
+                ))?;
             }
             Err(err) => say(format!("repair: cannot recreate folders: {}", chain(&err)))?,
         }
     }
     if repair && leftovers > 0 {
         match store.sweep_temps() {
-            Ok(n) => say(format!("repair: removed {n} stale temp files and markers"))?,
+            Ok(n) => say(format!(
+                "repair: removed {}",
+                plural(
+                    n as u64,
+                    "stale temp file or marker",
+                    "stale temp files and markers"
+                )
+            ))?,
             Err(err) => say(format!("repair: cannot remove temp files: {}", chain(&err)))?,
         }
     }
     progress.finish();
     let notes = match leftovers {
         0 => String::new(),
-        n => format!(" ({n} notes)"),
+        n => format!(" ({})", plural(n, "note", "notes")),
+    };
+    let checked = format!("checked {}", plural(entries, "entry", "entries"));
+    let found = plural(problems, "problem", "problems");
+    // What is still wrong: everything found without --repair; with it, what it could not
+    // repair (an entry of a newer format, a shard that is a file, a folder that cannot
+    // be listed, a move that failed).
+    let left = if repair {
+        problems.saturating_sub(repaired)
+    } else {
+        problems
     };
     let summary = match (problems, repair) {
-        (0, _) => format!("checked {entries} entries: no problems{notes}"),
-        (n, false) => format!("checked {entries} entries: {n} problems{notes}"),
-        (n, true) => format!("checked {entries} entries: {n} problems, {repaired} repaired{notes}"),
+        (0, _) => format!("{checked}: no problems{notes}"),
+        (_, false) => format!("{checked}: {found}{notes}"),
+        (_, true) if left == 0 => format!("{checked}: {found}, all repaired{notes}"),
+        (_, true) => format!("{checked}: {found}, {repaired} repaired, {left} left{notes}"),
     };
     say(summary)?;
-    if problems > 0 {
+    if left > 0 {
         return Err(Fail::problems());
     }
     Ok(())
+}
+
+/// The key a quarantined entry file (now at `dest`) still holds, as `ls` shows keys: for
+/// entries and misplaced entries whose key bytes hash to their file name.
+fn held_key(store: &RawStore, item: &ScanItem, dest: &Path) -> Option<String> {
+    if !matches!(item.kind, ItemKind::Entry | ItemKind::Misplaced) {
+        return None;
+    }
+    let name = item.path.file_name()?.to_str()?;
+    let key = files::key_held(dest, name)?;
+    Some(key_text(store.key_encoding(), &key))
 }

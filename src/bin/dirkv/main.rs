@@ -16,13 +16,15 @@ use dirkv::{Access, ErrorKind, RawStore};
 mod check;
 mod commands;
 mod convert;
+mod files;
+mod stream;
 mod unlock;
 
 /// Exit status: the key was not found.
 const MISSING: u8 = 1;
 /// Exit status: bad arguments, or a key, value or import line that does not fit the store.
 const USAGE: u8 = 2;
-/// Exit status: `verify` found problems.
+/// Exit status: `verify` found problems (with `--repair`: problems it could not repair).
 const PROBLEMS: u8 = 3;
 /// Exit status: any other error (I/O, not a store, a damaged entry, …).
 const ERROR: u8 = 4;
@@ -37,8 +39,8 @@ as 64 hex digits, or DIRKV_PASSPHRASE to its passphrase; with neither, dirkv ask
 passphrase (without echo) when run at a terminal, and fails otherwise.
 
 Exit status: 0 ok, 1 key not found, 2 usage error (also a key or value that does not fit
-the store), 3 verify found problems, 4 any other error (the path involved is on stderr;
-also a missing or wrong encryption key).
+the store), 3 verify found problems (with --repair: problems it could not repair), 4 any
+other error (the path involved is on stderr; also a missing or wrong encryption key).
 
 Example:
   dirkv get ./pages 42";
@@ -57,10 +59,15 @@ struct Cli {
 
 /// How a key argument is read.
 #[derive(Args, Debug)]
-struct KeyOpts {
+pub(crate) struct KeyOpts {
     /// Read KEY as the key bytes in hex, whatever the store's key encoding
     #[arg(long)]
-    key_hex: bool,
+    pub(crate) key_hex: bool,
+    /// Read the entry's key from FILE (`-`: standard input) instead of an argument,
+    /// written as KEY would be: for keys too long for the command line (never an
+    /// encryption key: those come from DIRKV_KEY or DIRKV_PASSPHRASE)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,11 +99,12 @@ Examples:
     Ls {
         /// The store folder
         dir: PathBuf,
-        /// Also show size in bytes, modification time (UTC) and the entry file's path,
-        /// tab-separated after the key
+        /// Also show size in bytes, modification time and expiry (UTC, `never` for none)
+        /// and the entry file's path, tab-separated after the key
         #[arg(short = 'l')]
         long: bool,
-        /// One JSON object per line: {"key":…} (with -l also "size", "modified", "path")
+        /// One JSON object per line: {"key":…} (with -l also "size", "modified",
+        /// "expires" when it expires, "path")
         #[arg(long)]
         json: bool,
     },
@@ -107,9 +115,9 @@ Examples:
     Get {
         /// The store folder
         dir: PathBuf,
-        /// The key (use `--` before a key that starts with `-`)
-        #[arg(allow_hyphen_values = true)]
-        key: OsString,
+        /// The key (use `--` before a key that starts with `-`; or --key-file)
+        #[arg(allow_hyphen_values = true, required_unless_present = "key_file")]
+        key: Option<OsString>,
         /// Write the stored value bytes unchanged (MessagePack for msgpack stores)
         #[arg(long)]
         raw: bool,
@@ -120,21 +128,31 @@ Examples:
         key_opts: KeyOpts,
     },
     /// Set the value of KEY (atomic, under the store's lock)
-    #[command(
-        after_help = "Examples:\n  dirkv set ./pages home '{\"title\":\"Home\",\"words\":120}'\n  dirkv set --raw ./blobs logo - < logo.png"
-    )]
+    #[command(after_help = "\
+VALUE is JSON, so a string needs its quotes: '\"hello\"', not hello.
+With --key-file, give only VALUE after DIR.
+
+Examples:
+  dirkv set ./pages home '{\"title\":\"Home\",\"words\":120}'
+  dirkv set --ttl 1h ./cache session '\"abc\"'
+  dirkv set --raw ./blobs logo - < logo.png
+  dirkv set --key-file long-key.txt ./pages '\"value\"'")]
     Set {
         /// The store folder
         dir: PathBuf,
-        /// The key
+        /// The key (with --key-file: the value)
         #[arg(allow_hyphen_values = true)]
         key: OsString,
         /// The value as JSON, or `-` to read it from standard input
         #[arg(allow_hyphen_values = true)]
-        value: OsString,
+        value: Option<OsString>,
         /// Store VALUE's bytes unchanged (they must be valid for the store's codec)
         #[arg(long)]
         raw: bool,
+        /// Expire the entry this long from now: a number and a unit, ms, s, m, h or d
+        /// (`90s`, `15m`, `2h`, `7d`)
+        #[arg(long, value_name = "DURATION", value_parser = convert::parse_ttl)]
+        ttl: Option<std::time::Duration>,
         #[command(flatten)]
         key_opts: KeyOpts,
     },
@@ -144,7 +162,7 @@ Examples:
         /// The store folder
         dir: PathBuf,
         /// The keys
-        #[arg(required = true, allow_hyphen_values = true)]
+        #[arg(required_unless_present = "key_file", allow_hyphen_values = true)]
         keys: Vec<OsString>,
         /// Do not complain about keys that are not there
         #[arg(short, long)]
@@ -157,14 +175,21 @@ Examples:
     Path {
         /// The store folder
         dir: PathBuf,
-        /// The key
-        #[arg(allow_hyphen_values = true)]
-        key: OsString,
+        /// The key (or --key-file)
+        #[arg(allow_hyphen_values = true, required_unless_present = "key_file")]
+        key: Option<OsString>,
         #[command(flatten)]
         key_opts: KeyOpts,
     },
-    /// Show the manifest and counts: entries, bytes, shard fill, temp and foreign files
-    #[command(after_help = "Example:\n  dirkv stat ./pages")]
+    /// Show the manifest and counts: entries, expired entries, bytes (apparent and on disk),
+    /// shard fill, temp and foreign files
+    #[command(after_help = "\
+`bytes` adds up the entry files' lengths (du --apparent-size -b); `disk` their allocated
+blocks (du -B1), which is what evict_to and auto_evict bound: at least 4 KiB per entry on
+most file systems, so base a bound on `disk`.
+
+Example:
+  dirkv stat ./pages")]
     Stat {
         /// The store folder
         dir: PathBuf,
@@ -172,14 +197,17 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-    /// Check every entry and file of the store; exit status 3 when anything is wrong
+    /// Check every entry and file of the store; exit status 3 when anything is wrong (with
+    /// --repair: when anything is left that it could not repair)
     #[command(after_help = "\
 Checks each entry (header, checksum, key matches file name, key and value decode), and
 reports entries in the wrong shard, foreign files, folders and links, missing shard folders
 and stale temp files, one line each.
 
 --repair moves damaged, misplaced and foreign files into <store>/quarantine/<time>-<id>/
-(never deletes them), removes stale temp files and recreates missing folders.
+(never deletes them), naming the key a moved entry file still holds, removes stale temp
+files and recreates missing folders. It exits 0 when nothing is left to repair, 3 when
+something is (an entry of a newer format, a shard folder name holding a file).
 
 Example:
   dirkv verify ./pages && echo intact")]
@@ -190,8 +218,13 @@ Example:
         #[arg(long)]
         repair: bool,
     },
-    /// Write every entry as JSON Lines: {"key":…,"value":…}
-    #[command(after_help = "Example:\n  dirkv export ./pages --out pages.jsonl")]
+    /// Write every entry as JSON Lines: {"key":…,"value":…,"created":…,"modified":…}, with
+    /// "expires" for an entry that expires
+    #[command(after_help = "\
+Times are UTC, as ls -l shows them. Expired entries are not exported.
+
+Example:
+  dirkv export ./pages --out pages.jsonl")]
     Export {
         /// The store folder
         dir: PathBuf,
@@ -199,8 +232,14 @@ Example:
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
-    /// Read JSON Lines ({"key":…,"value":…}) and set each entry
-    #[command(after_help = "Example:\n  dirkv init ./copy && dirkv import ./copy --in pages.jsonl")]
+    /// Read JSON Lines ({"key":…,"value":…}, times optional) and set each entry
+    #[command(after_help = "\
+\"created\" and \"expires\" are restored (a line without them is created now and never
+expires); \"modified\" becomes the time of the import. A line whose expiry has passed is
+skipped, and counted on stderr.
+
+Example:
+  dirkv init ./copy && dirkv import ./copy --in pages.jsonl")]
     Import {
         /// The store folder (create it first with `dirkv init`)
         dir: PathBuf,
@@ -301,11 +340,20 @@ pub(crate) fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Opens the store at `dir`; an encrypted one with the key from `DIRKV_KEY` or
 /// `DIRKV_PASSPHRASE`, or a passphrase typed at the terminal.
+///
+/// A store whose manifest says it is not encrypted is refused while `DIRKV_KEY` or
+/// `DIRKV_PASSPHRASE` is set: the user said it is encrypted, so a plain manifest means it
+/// was replaced, and writing secrets into it in plaintext or showing its values as theirs
+/// would be wrong.
 pub(crate) fn open(dir: &Path, access: Access) -> Result<RawStore, Fail> {
-    match RawStore::open(dir, access) {
-        Err(err) if err.kind() == ErrorKind::WrongKey => unlock::open_encrypted(dir, access, err),
-        opened => Ok(opened?),
-    }
+    let store = match RawStore::open(dir, access) {
+        Err(err) if err.kind() == ErrorKind::WrongKey => {
+            return unlock::open_encrypted(dir, access, err);
+        }
+        opened => opened?,
+    };
+    unlock::refuse_plain_if_keyed(&store)?;
+    Ok(store)
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal (and, for commands
@@ -379,6 +427,18 @@ impl Progress {
     }
 }
 
+/// Milliseconds since the Unix epoch, by the system clock.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `n` and the noun that goes with it: `1 problem`, `2 problems`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Says `message` on stderr as the tool does: `dirkv: …`.
 pub(crate) fn warn(message: &str) {
     let _ = writeln!(io::stderr(), "dirkv: {message}");
@@ -408,21 +468,22 @@ pub fn main() -> ExitCode {
             raw,
             pretty,
             key_opts,
-        } => commands::get(&dir, &key, key_opts.key_hex, raw, pretty),
+        } => commands::get(&dir, key.as_deref(), &key_opts, raw, pretty),
         Command::Set {
             dir,
             key,
             value,
             raw,
+            ttl,
             key_opts,
-        } => commands::set(&dir, &key, &value, key_opts.key_hex, raw),
+        } => commands::set(&dir, &key, value.as_deref(), &key_opts, raw, ttl),
         Command::Rm {
             dir,
             keys,
             force,
             key_opts,
-        } => commands::rm(&dir, &keys, key_opts.key_hex, force),
-        Command::Path { dir, key, key_opts } => commands::path(&dir, &key, key_opts.key_hex),
+        } => commands::rm(&dir, &keys, &key_opts, force),
+        Command::Path { dir, key, key_opts } => commands::path(&dir, key.as_deref(), &key_opts),
         Command::Stat { dir, json } => check::stat(&dir, json),
         Command::Verify { dir, repair } => check::verify(&dir, repair),
         Command::Export { dir, out } => commands::export(&dir, out.as_deref()),
