@@ -3,8 +3,9 @@
 //! lines whose name has WORD). dirkv against the file system's floor is the other bench,
 //! `cargo bench --bench perf` in dirkv itself.
 //!
-//! Each line times a trusted cache hit of dirkv and the other store's cached get of the
-//! same keys, interleaved round by round, and prints the ratio of the medians (as
+//! Lines 5 time a trusted cache hit of dirkv and the other store's cached get of the same
+//! keys; lines 6 the paged-memory workload "W2" (see `paged.rs`) in every store against
+//! the raw file floor. Rounds are interleaved, and each line prints the ratio of the medians (as
 //! `benches/perf.rs` does, with the same measuring code: `benches/measure/mod.rs`). The
 //! stores live in `target/tmp/dirkv-bench/`.
 
@@ -17,6 +18,8 @@ use dirkv::{CacheMode, Durability, Exists, Raw, Store};
 #[path = "../../benches/measure/mod.rs"]
 mod measure;
 use measure::*;
+
+mod paged;
 
 /// Lines "5. trusted hit vs": a trusted cache hit against the cached get of redb and of
 /// sled, on the same 1,000 keys of 100 B.
@@ -119,5 +122,6 @@ fn main() {
     let start = Instant::now();
     print_header();
     embedded(&mut b);
+    paged::paged_memory(&mut b);
     print_summary(&b, start);
 }

@@ -17,10 +17,10 @@ impl RawStore {
     ///
     /// # Errors
     ///
-    /// [`Corrupt`](ErrorKind::Corrupt) naming the file when it is damaged or holds another
-    /// key; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) for an entry this build
+    /// [`Corrupt`](crate::ErrorKind::Corrupt) naming the file when it is damaged or holds another
+    /// key; [`IncompatibleFormat`](crate::ErrorKind::IncompatibleFormat) for an entry this build
     /// cannot read (a newer format, or a compressed value in a build without the
-    /// `compression` feature); [`Io`](ErrorKind::Io).
+    /// `compression` feature); [`Io`](crate::ErrorKind::Io).
     pub fn get(&self, key: &[u8]) -> Result<Option<RawEntry>> {
         if self.engine.write_back().is_some() {
             // The entry as its file holds it: write-back RAM is written first.

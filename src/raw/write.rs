@@ -37,9 +37,9 @@ impl RawStore {
     ///
     /// # Errors
     ///
-    /// [`ReadOnly`](ErrorKind::ReadOnly); [`InvalidInput`](ErrorKind::InvalidInput) when
+    /// [`ReadOnly`](crate::ErrorKind::ReadOnly); [`InvalidInput`](crate::ErrorKind::InvalidInput) when
     /// [`check_key`](RawStore::check_key) or [`check_value`](RawStore::check_value) fails
-    /// or a length limit is passed; [`Io`](ErrorKind::Io).
+    /// or a length limit is passed; [`Io`](crate::ErrorKind::Io).
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.write(key, value, Expiry::Default)
     }
@@ -329,7 +329,7 @@ impl RawStore {
     ///
     /// # Errors
     ///
-    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Io`](ErrorKind::Io).
+    /// [`ReadOnly`](crate::ErrorKind::ReadOnly), [`Io`](crate::ErrorKind::Io).
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
         Ok(self.engine.remove_keys([key])? == 1)
     }
