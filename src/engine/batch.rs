@@ -88,7 +88,7 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             if let Some((key, stored, value)) = note {
-                self.cache_written(&key, stored, value);
+                self.cache_written(&key, &hashes[i], stored, value, None);
             }
         };
         let (done, result) = self.storage().commit_many(staged, &on_commit);

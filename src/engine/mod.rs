@@ -118,7 +118,8 @@ impl Engine {
                 }
                 _ => None,
             };
-            let cache = config.cache.map(Cache::new);
+            let never_repeat = storage.versions_never_repeat();
+            let cache = config.cache.map(|c| Cache::new(c, never_repeat));
             Engine {
                 durable: AtomicBool::new(config.durable()),
                 storage,
@@ -198,6 +199,7 @@ impl Engine {
             // With a clock of its own, the store's file times follow that clock too, as
             // eviction orders entries by them.
             stamp: self.config.clock.as_ref().map(|c| c.now()),
+            version: false,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Engine;
 use super::cache::{CachedValue, Fill};
 use super::read::Found;
-use super::storage::{Hash, Put, PutMode, Staged};
+use super::storage::{Hash, Put, PutMode, StageOpts, Staged, Version};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::format::entry;
 use crate::fs::read::Need;
@@ -136,19 +136,22 @@ impl Engine {
             wb.forget(key);
         }
         let stored = Stored::of(&new.bytes);
-        let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
+        let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
         let guard = self.lock(hash[0])?;
-        self.commit(staged, PutMode::Overwrite)?;
-        self.cache_written(key, stored, new.cached);
+        let (_, version) = self
+            .storage()
+            .commit_versioned(staged, PutMode::Overwrite)?;
+        self.cache_written(key, hash, stored, new.cached, version);
         drop(guard);
         self.written(&[*hash], &[])
     }
 
-    /// Commits a staged entry unconditionally.
-    fn commit(&self, staged: Staged, mode: PutMode) -> Result<bool> {
-        match self.storage().commit(staged, mode)? {
-            Put::Done => Ok(true),
-            Put::Conflict(_) => Ok(false),
+    /// How one entry is staged: as [`stage_opts`](Engine::stage_opts) says, and asking
+    /// the commit for the version it makes when the validated cache can keep it.
+    fn stage_one(&self) -> StageOpts {
+        StageOpts {
+            version: self.cache().is_some_and(|c| c.needs_versions()),
+            ..self.stage_opts()
         }
     }
 
@@ -156,7 +159,7 @@ impl Engine {
     pub(crate) fn prepare(&self, hash: &Hash, new: NewEntry) -> Result<Prepared> {
         self.check_writable()?;
         let stored = Stored::of(&new.bytes);
-        let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
+        let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
         Ok(Prepared {
             staged,
             stored,
@@ -164,10 +167,18 @@ impl Engine {
         })
     }
 
-    /// After this store wrote an entry of `key`: the cache keeps `value` (trusted mode,
-    /// when given) or forgets the key. The caller holds the store lock (when there is
-    /// one), so the cache follows the order of the writes.
-    pub(crate) fn cache_written(&self, key: &[u8], stored: Stored, value: Option<CachedValue>) {
+    /// After this store wrote an entry of `key`: the cache keeps `value` (when given, in
+    /// trusted mode, or in validated mode with the `version` the commit made) or forgets
+    /// the key. The caller holds the key's lock (when there is one), so the cache follows
+    /// the order of the writes.
+    pub(crate) fn cache_written(
+        &self,
+        key: &[u8],
+        hash: &Hash,
+        stored: Stored,
+        value: Option<CachedValue>,
+        version: Option<Version>,
+    ) {
         let Some(cache) = self.cache() else { return };
         let (Some(value), Some(expires_ms)) = (value, stored.expires_ms) else {
             cache.forget(key);
@@ -176,7 +187,7 @@ impl Engine {
         cache.written(Fill {
             key,
             value,
-            check: None,
+            check: version.map(|v| (*hash, v)),
             expires_ms,
             stored_len: stored.len,
         });
@@ -242,11 +253,12 @@ impl Engine {
                 }
                 Step::Put(new, r) => {
                     let stored = Stored::of(&new.bytes);
-                    let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
-                    if !self.commit(staged, mode)? {
+                    let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
+                    let (Put::Done, version) = self.storage().commit_versioned(staged, mode)?
+                    else {
                         continue;
-                    }
-                    self.cache_written(key, stored, new.cached);
+                    };
+                    self.cache_written(key, hash, stored, new.cached, version);
                     drop(guard);
                     self.written(&[*hash], &[])?;
                     return Ok(r);
@@ -255,14 +267,14 @@ impl Engine {
                     let Some(p) = prepared.take() else {
                         return Err(Error::new(ErrorKind::InvalidInput, "nothing was prepared"));
                     };
-                    match self.storage().commit(p.staged, mode)? {
-                        Put::Done => {}
-                        Put::Conflict(staged) => {
+                    let version = match self.storage().commit_versioned(p.staged, mode)? {
+                        (Put::Done, version) => version,
+                        (Put::Conflict(staged), _) => {
                             prepared = Some(Prepared { staged, ..p });
                             continue;
                         }
-                    }
-                    self.cache_written(key, p.stored, p.cached);
+                    };
+                    self.cache_written(key, hash, p.stored, p.cached, version);
                     drop(guard);
                     self.written(&[*hash], &[])?;
                     return Ok(r);

@@ -44,6 +44,8 @@ pub(crate) struct Folder {
     /// Set when a kept shard folder was found removed: its handle is not used again.
     gone: Box<[AtomicBool]>,
     kept: AtomicUsize,
+    /// See [`sys::stamps_observed_changes`].
+    stamps_observed_changes: bool,
 }
 
 /// A shard folder's handle: kept by the folder, or opened for one call.
@@ -72,13 +74,21 @@ impl Drop for Folder {
 impl Folder {
     /// A folder from its open root handle; `path` is how errors and `path_of` name it.
     pub(crate) fn new(path: PathBuf, root: OwnedFd) -> Self {
+        let stamps_observed_changes = sys::stamps_observed_changes(root.as_fd());
         Folder {
+            stamps_observed_changes,
             path,
             root,
             shards: (0..names::SHARDS).map(|_| OnceLock::new()).collect(),
             gone: (0..names::SHARDS).map(|_| AtomicBool::new(false)).collect(),
             kept: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether every change of a file dirkv has `fstat`ed gets a new change time here
+    /// (see [`sys::stamps_observed_changes`]).
+    pub(crate) fn stamps_observed_changes(&self) -> bool {
+        self.stamps_observed_changes
     }
 
     /// The store folder's path (absolute, as opened).

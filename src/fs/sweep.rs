@@ -247,6 +247,7 @@ mod tests {
         durable: false,
         mode: 0o600,
         stamp: None,
+        keep_open: false,
     };
 
     #[test]

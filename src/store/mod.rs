@@ -207,12 +207,17 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     /// What the cache should keep of a value this store just wrote: a clone in trusted
     /// mode, nothing otherwise.
     fn for_cache(&self, value: &V) -> Option<CachedValue> {
-        let e = self.engine();
-        let keeps = e.write_back().is_some() || e.cache().is_some_and(|c| c.caches_writes());
         match &self.values {
-            Some(fns) if keeps => Some((fns.wrap_ref)(value)),
+            Some(fns) if self.keeps_written() => Some((fns.wrap_ref)(value)),
             _ => None,
         }
+    }
+
+    /// Whether RAM keeps the values this store writes (write-back, or a cache that takes
+    /// own writes).
+    fn keeps_written(&self) -> bool {
+        let e = self.engine();
+        e.write_back().is_some() || e.cache().is_some_and(|c| c.caches_writes())
     }
 
     /// Writes `value` under `key`, replacing any old value atomically.
@@ -283,14 +288,15 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             out.extend_from_slice(value);
             Ok(())
         })?;
-        e.put(
-            &key,
-            &hash,
-            NewEntry {
-                bytes,
-                cached: None,
-            },
-        )
+        // RAM that keeps written values (write-back, a cache that takes own writes) gets
+        // the value as a `get` would decode it: for `Raw`, a copy of the bytes. Bytes that
+        // are no `V` (a `[u8; N]` of another length) are written all the same, as without
+        // RAM, and left for `get` to report.
+        let cached = match self.values {
+            Some(fns) if self.keeps_written() => self.shared.codec.decode(value).ok().map(fns.wrap),
+            _ => None,
+        };
+        e.put(&key, &hash, NewEntry { bytes, cached })
     }
 
     fn write_one(&self, key: &[u8], value: &V, expiry: Expiry) -> Result<()> {

@@ -59,6 +59,32 @@ fn sets_and_gets_stay_in_ram_until_sync_writes_them() {
 }
 
 #[test]
+fn set_bytes_stays_in_ram_too() {
+    let (_d, path) = store_dir();
+    let s = owner(&path, 1000);
+    let page = [5u8; 4096];
+    s.set_bytes(&1, &page).unwrap();
+    s.set_bytes(&2, &page[..100]).unwrap();
+    assert_eq!(files(&path), 0, "set_bytes is served from RAM like set");
+    assert_eq!(s.get(&1).unwrap(), Some(page.to_vec()));
+    assert_eq!(s.get(&2).unwrap(), Some(vec![5; 100]));
+    s.sync().unwrap();
+    assert_eq!(files(&path), 2);
+    // A `[u8; N]` store keeps bytes of another length out of RAM and writes them as they
+    // are, as it does without write-back; `get` reports them.
+    let (_d2, path2) = store_dir();
+    let fixed: Store<u64, [u8; 4], Raw> = Store::options()
+        .codec(Raw)
+        .write_back(10, 1 << 20)
+        .open(&path2, Exists::OpenOrCreate)
+        .unwrap();
+    fixed.set_bytes(&1, &[1, 2, 3, 4]).unwrap();
+    fixed.set_bytes(&2, &[1, 2, 3]).unwrap();
+    assert_eq!(fixed.get(&1).unwrap(), Some([1, 2, 3, 4]));
+    assert_eq!(fixed.get(&2).unwrap_err().kind(), ErrorKind::Decode);
+}
+
+#[test]
 fn ram_stays_bounded_and_evicted_entries_are_written_in_batches() {
     let (_d, path) = store_dir();
     let s = owner(&path, 100);

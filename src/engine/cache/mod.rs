@@ -198,10 +198,12 @@ pub(crate) fn settle_window(fine: bool) -> Duration {
 }
 
 /// Whether an entry just read at `version` may be cached in validated mode: a file that
-/// has settled, or an object (whose ETag changes with every write).
-pub(crate) fn cacheable(version: &Version, now: SystemTime) -> bool {
+/// has settled, any file when `never_repeat` (the storage stamps every change of a file
+/// it was asked about with a new change time), or an object (whose ETag changes with every
+/// write).
+pub(crate) fn cacheable(version: &Version, now: SystemTime, never_repeat: bool) -> bool {
     match version {
-        Version::File(id) => settled(id, now),
+        Version::File(id) => never_repeat || settled(id, now),
         Version::Object { e_tag, version } => e_tag.is_some() || version.is_some(),
     }
 }
@@ -238,6 +240,8 @@ pub(crate) struct Fill<'a> {
 /// The value cache of one open store.
 pub(crate) struct Cache {
     mode: CacheMode,
+    /// The storage's [`versions_never_repeat`](super::storage::Storage::versions_never_repeat).
+    never_repeat: bool,
     hasher: RandomState,
     shards: Box<[(RwLock<Shard>, Counters)]>,
 }
@@ -265,7 +269,7 @@ fn share(total: usize, n: usize, i: usize) -> usize {
 }
 
 impl Cache {
-    pub(crate) fn new(settings: CacheSettings) -> Self {
+    pub(crate) fn new(settings: CacheSettings, never_repeat: bool) -> Self {
         let n = (settings.max_entries / ENTRIES_PER_SHARD)
             .clamp(1, MAX_SHARDS)
             .next_power_of_two()
@@ -281,6 +285,7 @@ impl Cache {
             .collect();
         Cache {
             mode: settings.mode,
+            never_repeat,
             hasher: RandomState::new(),
             shards,
         }
@@ -290,9 +295,22 @@ impl Cache {
         self.mode
     }
 
-    /// Whether own writes hand their values to the cache (trusted mode).
+    /// Whether own writes hand their values to the cache: always in trusted mode; in
+    /// validated mode where each write can tell the version it made
+    /// ([`needs_versions`](Cache::needs_versions)).
     pub(crate) fn caches_writes(&self) -> bool {
-        self.mode == CacheMode::Trusted
+        self.mode == CacheMode::Trusted || self.needs_versions()
+    }
+
+    /// Whether writes should tell the cache the version they made (validated mode, on a
+    /// storage whose versions never repeat): such a value can be checked like one read.
+    pub(crate) fn needs_versions(&self) -> bool {
+        self.mode == CacheMode::Validated && self.never_repeat
+    }
+
+    /// Whether a value read at `version` may be kept (validated mode).
+    pub(crate) fn cacheable(&self, version: &Version, now: SystemTime) -> bool {
+        cacheable(version, now, self.never_repeat)
     }
 
     /// The key's hash and its shard.
@@ -359,13 +377,14 @@ impl Cache {
         shard.put(hash, fill);
     }
 
-    /// After this store wrote `key`: remember `value` (trusted mode) or forget the key.
-    /// Called under the store lock, so the cache follows the order of the writes.
+    /// After this store wrote `key`: remember `value` (trusted mode, or validated with the
+    /// version of the file written) or forget the key. Called under the key's lock, so the
+    /// cache follows the order of the writes.
     pub(crate) fn written(&self, fill: Fill<'_>) {
         let (hash, (lock, _)) = self.shard(fill.key);
         let mut shard = write(lock);
         shard.epoch += 1;
-        if self.mode == CacheMode::Trusted {
+        if self.mode == CacheMode::Trusted || fill.check.is_some() {
             shard.put(hash, fill);
         } else {
             shard.remove(hash);
@@ -416,152 +435,4 @@ impl Cache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fill(key: &[u8], v: u32, len: usize) -> Fill<'_> {
-        Fill {
-            key,
-            value: Arc::new(v),
-            check: None,
-            expires_ms: 0,
-            stored_len: len,
-        }
-    }
-
-    fn trusted(entries: usize, bytes: usize) -> Cache {
-        Cache::new(CacheSettings {
-            max_entries: entries,
-            max_bytes: bytes,
-            mode: CacheMode::Trusted,
-        })
-    }
-
-    fn value_at(c: &Cache, key: &[u8], now: u64) -> Option<u32> {
-        match c.get(
-            key,
-            || now,
-            |_, _| true,
-            |v| v.downcast_ref::<u32>().copied(),
-        ) {
-            Lookup::Hit(v) => v,
-            Lookup::Miss(_) => None,
-        }
-    }
-
-    fn value(c: &Cache, key: &[u8]) -> Option<u32> {
-        value_at(c, key, 0)
-    }
-
-    fn miss(c: &Cache, key: &[u8]) -> Epoch {
-        match c.get(key, || 0, |_, _| true, |_| ()) {
-            Lookup::Hit(()) => panic!("hit"),
-            Lookup::Miss(epoch) => epoch,
-        }
-    }
-
-    #[test]
-    fn bounds_hold_for_entries_and_bytes() {
-        for (entries, bytes) in [(1, 1 << 20), (7, 1 << 20), (5000, 1 << 20), (1000, 5000)] {
-            let c = trusted(entries, bytes);
-            for i in 0..20_000u32 {
-                let key = i.to_le_bytes();
-                c.written(fill(&key, i, 10 + (i as usize % 300)));
-                if i % 3 == 0 {
-                    let _ = value(&c, &key);
-                }
-                let s = c.stats();
-                assert!(
-                    s.entries <= entries && s.bytes <= bytes,
-                    "{s:?} {entries} {bytes}"
-                );
-            }
-            assert!(c.stats().entries > 0);
-        }
-    }
-
-    #[test]
-    fn clock_keeps_what_is_used() {
-        let c = trusted(4, 1 << 20);
-        for k in 0..4u8 {
-            c.written(fill(&[k], u32::from(k), 1));
-        }
-        assert_eq!(value(&c, &[0]), Some(0));
-        c.written(fill(&[9], 9, 1));
-        assert_eq!(value(&c, &[0]), Some(0), "the used entry survives");
-        assert_eq!(value(&c, &[9]), Some(9));
-        assert_eq!(c.stats().entries, 4);
-    }
-
-    #[test]
-    fn too_big_values_are_not_kept_and_replace_removes_the_old() {
-        let c = trusted(10, 1000);
-        c.written(fill(b"k", 1, 10));
-        assert_eq!(value(&c, b"k"), Some(1));
-        c.written(fill(b"k", 2, 5000));
-        assert_eq!(value(&c, b"k"), None);
-        assert_eq!(c.stats().bytes, 0);
-    }
-
-    #[test]
-    fn a_fill_after_a_write_is_dropped() {
-        let c = trusted(10, 1 << 20);
-        let epoch = miss(&c, b"k");
-        // A write lands between the miss and the fill: the slow read may be old.
-        c.written(fill(b"k", 2, 1));
-        c.fill(fill(b"k", 1, 1), epoch);
-        assert_eq!(value(&c, b"k"), Some(2));
-        c.forget(b"k");
-        assert_eq!(value(&c, b"k"), None);
-    }
-
-    #[test]
-    fn expired_values_miss() {
-        let c = trusted(10, 1 << 20);
-        let mut f = fill(b"k", 1, 1);
-        f.expires_ms = 100;
-        c.written(f);
-        assert_eq!(value_at(&c, b"k", 99), Some(1));
-        assert_eq!(value_at(&c, b"k", 100), None);
-    }
-
-    #[test]
-    fn validated_mode_needs_a_version_and_checks_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, b"one").unwrap();
-        let c = Cache::new(CacheSettings {
-            max_entries: 10,
-            max_bytes: 1 << 20,
-            mode: CacheMode::Validated,
-        });
-        let epoch = miss(&c, b"k");
-        c.fill(fill(b"k", 1, 3), epoch);
-        assert_eq!(value(&c, b"k"), None, "no version, not cached");
-        let id = |p: &std::path::Path| {
-            let f = std::fs::File::open(p).unwrap();
-            Version::File(FileId::of(&crate::fs::sys::fstat(&f).unwrap()))
-        };
-        let v1 = id(&path);
-        assert!(cacheable(&v1, SystemTime::now() + Duration::from_secs(10)));
-        assert!(!cacheable(&v1, SystemTime::now() - Duration::from_secs(10)));
-        let mut f = fill(b"k", 1, 3);
-        f.check = Some(([1; 32], v1.clone()));
-        c.fill(f, epoch);
-        let current = |v: &Version| match c.get(
-            b"k",
-            || 0,
-            |_, seen| seen == v,
-            |x| x.downcast_ref::<u32>().copied(),
-        ) {
-            Lookup::Hit(x) => x,
-            Lookup::Miss(_) => None,
-        };
-        assert_eq!(current(&v1), Some(1));
-        // Replaced by rename: a new inode, another version.
-        let other = dir.path().join("g");
-        std::fs::write(&other, b"two").unwrap();
-        std::fs::rename(&other, &path).unwrap();
-        assert_eq!(current(&id(&path)), None);
-    }
-}
+mod tests;
