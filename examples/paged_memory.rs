@@ -141,7 +141,7 @@ fn main() -> Result<(), dirkv::Error> {
         };
         let addr = page * PAGE as u64 + (next(&mut x) % (PAGE as u64 / 8)) * 8;
         let v = mem.read_u64(addr)?;
-        if next(&mut x) % 5 == 0 {
+        if next(&mut x).is_multiple_of(5) {
             mem.write_u64(addr, v)?;
         }
     }
