@@ -9,7 +9,7 @@
 //! machine's load.
 //!
 //! Options (after `--`): `--quick` (fewer rounds), `--only WORD` (lines whose name has
-//! WORD), `--syscalls get|set|durable-set|trusted-hit|validated-hit` (run 1,000 of one
+//! WORD), `--syscalls get|set|durable-set|remove|trusted-hit|validated-hit` (run 1,000 of one
 //! operation between two marker `stat`s of `/dirkv-syscalls-begin` and `-end`, for
 //! `strace -f -o trace` to count; see the README).
 //!
@@ -190,6 +190,31 @@ fn sets(b: &mut Bench) {
                 round += 1;
                 let ks = keys_for(&format!("new-{run}-dirkv-{round}"), per_round);
                 per_op(ks.len(), |i| new_keys.set(&ks[i], &v).unwrap())
+            },
+        );
+    }
+    // 2. remove: an existing entry of a store that never held an expiring one (a store
+    // with TTLs reads the entry's header first, to tell expired from live).
+    if b.wants("2. remove") {
+        let store = bench_store("remove", Durability::Fast);
+        let keys = keys("rm", 300);
+        let paths = paths_of(&store, &keys);
+        let v = value(100, 3);
+        b.pair(
+            "2. remove fast, 100 B, existing key",
+            "unlink",
+            b.rounds,
+            Target::AtMost(1.1),
+            Unit::PerOp,
+            || {
+                fill(&store, &keys, 100);
+                per_op(paths.len(), |i| fs::remove_file(&paths[i]).unwrap())
+            },
+            || {
+                for k in &keys {
+                    store.set(k, &v).unwrap();
+                }
+                per_op(keys.len(), |i| assert!(store.remove(&keys[i]).unwrap()))
             },
         );
     }
@@ -629,7 +654,7 @@ fn marker(which: &str) {
 
 fn syscalls(what: &str) {
     let (durability, cache) = match what {
-        "get" | "set" => (Durability::Fast, None),
+        "get" | "set" | "remove" => (Durability::Fast, None),
         "durable-set" => (Durability::Durable, None),
         "trusted-hit" => (Durability::Fast, Some(CacheMode::Trusted)),
         "validated-hit" => (Durability::Fast, Some(CacheMode::Validated)),
@@ -655,6 +680,8 @@ fn syscalls(what: &str) {
     for k in &keys {
         if what.ends_with("set") {
             store.set(k.as_str(), &v).unwrap();
+        } else if what == "remove" {
+            assert!(store.remove(k.as_str()).unwrap());
         } else {
             black_box(store.get(k.as_str()).unwrap());
         }

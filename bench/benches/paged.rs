@@ -149,6 +149,7 @@ fn open(path: &Path, how: &str) -> Pages {
     let o = match how {
         "cache" => o.cache(5000, 64 << 20),
         "write-back" => o.write_back(5000, 64 << 20),
+        "write-back-all" => o.write_back(PAGES as usize, 128 << 20),
         _ => o,
     };
     o.open(path, Exists::OpenOrCreate).unwrap()
@@ -229,6 +230,7 @@ pub fn paged_memory(b: &mut Bench) {
         "no cache",
         "cache(5000, 64 MiB) validated",
         "write_back(5000, 64 MiB)",
+        "write_back(20000, 128 MiB): all pages fit, as in sled's 1 GB cache",
         "redb 3 (1 txn per op)",
         "sled 0.34",
     ] {
@@ -244,6 +246,12 @@ pub fn paged_memory(b: &mut Bench) {
                         let t = dirkv(&s, &ops);
                         let grown = rss().saturating_sub(before);
                         rss_note = format!("resident set grew {} MiB during the run", grown >> 20);
+                        s.sync().unwrap();
+                        t
+                    }
+                    "write_back(20000, 128 MiB): all pages fit, as in sled's 1 GB cache" => {
+                        let s = open(&base, "write-back-all");
+                        let t = dirkv(&s, &ops);
                         s.sync().unwrap();
                         t
                     }

@@ -31,6 +31,19 @@
 //!   ctime differs. A file changed more recently is read from disk on every get until it
 //!   has settled (the "racy git" rule).
 //! - A file unlinked while it was being read (link count 0) is not cached.
+//! - **Where the file system stamps every observed change anew** (Linux 6.13 and later
+//!   on ext4, XFS, Btrfs and tmpfs: multigrain timestamps), the window is not needed:
+//!   once anyone has `stat`ed a file, its next change gets a fine-grained change time
+//!   later than the one seen, and every time stamped after that is later still (the
+//!   kernel's floor for coarse times). dirkv's own `fstat` is such a look, so neither a
+//!   change in place nor a new file that takes the freed inode number can show the
+//!   identity that was seen. There a value is cached the moment it is read, and a value
+//!   this store writes is cached too: the commit `fstat`s its own temp file's descriptor
+//!   right after the rename (one call, made only with a validated cache), so the cache
+//!   holds the identity of exactly the file it wrote, and a hot entry this process just
+//!   wrote is a hit. Tested by `tests/it/cache.rs` (300 rounds of an own write followed
+//!   by two same-size replacements that reuse its inode, and by in-place rewrites).
+//!   Elsewhere own writes are not cached (they would not settle before the next read).
 //!
 //! Residual risks: another program rewriting the file *in place* (same inode) in the few
 //! microseconds between dirkv's read and its `fstat` (dirkv itself never writes in place);
@@ -91,9 +104,12 @@ pub enum CacheMode {
     /// The default: before a cached value is returned, one `stat` of its entry file checks
     /// that the file is still the one the value was read from (device, inode, size,
     /// modification and change times), so a write by another process is seen by the next
-    /// `get`. A value whose file changed less than a moment ago (50 ms on file systems
-    /// with sub-second timestamps, 3 s on others) is not cached yet: two changes within one
-    /// tick of the file system's clock could not be told apart.
+    /// `get`. Values this store writes are cached too, under the identity of the file it
+    /// wrote, on file systems that stamp every change of a file someone has looked at with
+    /// a new change time (Linux 6.13+ on ext4, XFS, Btrfs, tmpfs). On others a value whose
+    /// file changed less than a moment ago (50 ms with sub-second timestamps, 3 s
+    /// without) is not cached yet, and own writes are not: two changes within one tick of
+    /// the file system's clock could not be told apart.
     #[default]
     Validated,
     /// No `stat`: a hit costs no system call at all. Use it only when this process is the
