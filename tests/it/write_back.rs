@@ -259,7 +259,16 @@ fn a_killed_owner_loses_only_what_was_dirty() {
             .stdout(Stdio::piped())
             .spawn();
         let lines = Lines::collect(&mut child.0);
-        std::thread::sleep(Duration::from_millis(100 + rng.below(200)));
+        // The kill comes at a random moment after the owner's first sync (counted from
+        // there, so that a slow start on a loaded machine still leaves it time to write).
+        let started = std::time::Instant::now();
+        while !lines.snapshot().iter().any(|l| l.starts_with("SYNCED"))
+            && started.elapsed() < Duration::from_secs(60)
+            && child.0.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(200)));
         child.0.kill().unwrap();
         child.0.wait().unwrap();
         let lines = lines.finish();
