@@ -11,7 +11,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::{Fail, chain};
+use crate::fail::{Fail, chain};
 use dirkv::{Access, EncryptionKey, ErrorKind, RawStore, StoreFolder};
 
 /// The environment variable with a store's 32-byte key as 64 hex digits.
@@ -261,7 +261,7 @@ mod tests {
         assert!(parse_key(hex.as_bytes()).is_ok());
         assert!(parse_key(format!(" {}\n", hex.to_uppercase()).as_bytes()).is_ok());
         let short = parse_key(&hex.as_bytes()[..62]).unwrap_err();
-        assert_eq!(short.code, super::super::USAGE);
+        assert_eq!(short.code, crate::fail::USAGE);
         let text = short.message.unwrap_or_default();
         assert!(
             text.contains("62 bytes") && !text.contains("0f0f"),
