@@ -68,7 +68,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     ///
     /// [`ReadOnly`](crate::ErrorKind::ReadOnly), [`Encode`](crate::ErrorKind::Encode), or
     /// [`Io`](crate::ErrorKind::Io) (disk full, file too large, permissions; see
-    /// [`Error::io_error_kind`]). On any error the old value is intact and no temp file is
+    /// [`Error::io_error_kind`](crate::Error::io_error_kind)). On any error the old value is intact and no temp file is
     /// left behind.
     pub fn set<Q>(&self, key: &Q, value: &V) -> Result<()>
     where
@@ -79,10 +79,10 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
     }
 
     /// Writes `value` under `key` as [`set`](Store::set) does, expiring `ttl` from now (by
-    /// the store's [clock](Options::clock)): from then on it reads as absent, and the
+    /// the store's [clock](crate::Options::clock)): from then on it reads as absent, and the
     /// next `get` or [`purge_expired`](Store::purge_expired) removes it. A `ttl` of zero
     /// writes an entry that has already expired; `Duration::MAX` one that never expires,
-    /// whatever the [default TTL](Options::default_ttl).
+    /// whatever the [default TTL](crate::Options::default_ttl).
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;

@@ -26,7 +26,7 @@
 //!   clock that ticks in steps (a jiffy, 1 to 10 ms, on ext4; a second or two on some
 //!   others), so a rewrite within one tick, of the same size, that happened to reuse the
 //!   inode number, would look unchanged. That is why a value is only cached once its file's
-//!   ctime is more than [`settle_window`] old (50 ms on file systems with sub-second times,
+//!   ctime is more than the settle window old (50 ms on file systems with sub-second times,
 //!   3 s on the others): any later change is stamped at least one tick later, so its
 //!   ctime differs. A file changed more recently is read from disk on every get until it
 //!   has settled (the "racy git" rule).
@@ -83,146 +83,27 @@
 //! a slow reader can never put back a value that a write has just replaced.
 
 mod shard;
+mod types;
+mod validate;
 
-use std::any::Any;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{Duration, SystemTime};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
 
 use shard::Shard;
 
 use super::storage::{Hash, Version};
-use crate::fs::sys::FileId;
 
-/// A cached decoded value.
-pub(crate) type CachedValue = Arc<dyn Any + Send + Sync>;
-
-/// How far the cache trusts itself; see [`Options::cache_mode`](crate::Options::cache_mode).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CacheMode {
-    /// The default: before a cached value is returned, one `stat` of its entry file checks
-    /// that the file is still the one the value was read from (device, inode, size,
-    /// modification and change times), so a write by another process is seen by the next
-    /// `get`. Values this store writes are cached too, under the identity of the file it
-    /// wrote, on file systems that stamp every change of a file someone has looked at with
-    /// a new change time (Linux 6.13+ on ext4, XFS, Btrfs, tmpfs). On others a value whose
-    /// file changed less than a moment ago (50 ms with sub-second timestamps, 3 s
-    /// without) is not cached yet, and own writes are not: two changes within one tick of
-    /// the file system's clock could not be told apart.
-    #[default]
-    Validated,
-    /// No `stat`: a hit costs no system call at all. Use it only when this process is the
-    /// only writer of the store. Its own writes and removals update the cache; writes by
-    /// other processes are **not** seen until the value is evicted.
-    Trusted,
-}
-
-/// The typed side of the cache: how a `V` goes in and a clone comes out. Made where
-/// `V: Clone + Send + Sync + 'static` is known ([`Options::cache`](crate::Options::cache)),
-/// kept by the store as plain function pointers, so `get` itself needs no such bound.
-pub(crate) struct ValueFns<V> {
-    /// A decoded value, moved into the cache.
-    pub wrap: fn(V) -> CachedValue,
-    /// A clone of a value just written (trusted mode).
-    pub wrap_ref: fn(&V) -> CachedValue,
-    /// A clone of a cached value.
-    pub unwrap: fn(&CachedValue) -> Option<V>,
-}
-
-impl<V: Clone + Send + Sync + 'static> ValueFns<V> {
-    pub(crate) fn new() -> Self {
-        ValueFns {
-            wrap: |v| Arc::new(v),
-            wrap_ref: |v| Arc::new(v.clone()),
-            unwrap: |c| c.downcast_ref::<V>().cloned(),
-        }
-    }
-}
-
-impl<V> Clone for ValueFns<V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<V> Copy for ValueFns<V> {}
-
-impl<V> std::fmt::Debug for ValueFns<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ValueFns")
-    }
-}
-
-/// The cache's bounds and mode, as given to the options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CacheSettings {
-    pub max_entries: usize,
-    pub max_bytes: usize,
-    pub mode: CacheMode,
-}
-
-/// What the value cache holds and how it has done, from [`Store::cache_stats`](crate::Store::cache_stats).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStats {
-    /// Values held now.
-    pub entries: usize,
-    /// Bytes charged for them now (see [`Options::cache`](crate::Options::cache)).
-    pub bytes: usize,
-    /// Gets answered from the cache since the store was opened.
-    pub hits: u64,
-    /// Gets that had to read the file (including those that found no value).
-    pub misses: u64,
-}
+pub use types::{CacheMode, CacheStats};
+pub(crate) use types::{CacheSettings, CachedValue, ValueFns};
+pub(crate) use validate::cacheable;
 
 /// Fewest entries per shard before the cache is split further.
 const ENTRIES_PER_SHARD: usize = 256;
 
 /// Most shards.
 const MAX_SHARDS: usize = 16;
-
-/// Whether the file `id` describes changed long enough before `now` that any later
-/// change will get another ctime (see the module docs).
-fn settled(id: &FileId, now: SystemTime) -> bool {
-    let Ok(since_epoch) = now.duration_since(SystemTime::UNIX_EPOCH) else {
-        return false;
-    };
-    let (secs, nanos) = id.ctime;
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
-        return false;
-    };
-    let Some(changed) =
-        Duration::from_secs(secs).checked_add(Duration::from_nanos(u64::from(nanos)))
-    else {
-        return false;
-    };
-    let window = settle_window(id.mtime.1 != 0 || nanos != 0);
-    since_epoch
-        .checked_sub(changed)
-        .is_some_and(|age| age > window)
-}
-
-/// How long after its last change a file's identity can be trusted: longer than one tick
-/// of the file system's clock. `fine` says whether the file system keeps sub-second times.
-pub(crate) fn settle_window(fine: bool) -> Duration {
-    if fine {
-        Duration::from_millis(50)
-    } else {
-        Duration::from_secs(3)
-    }
-}
-
-/// Whether an entry just read at `version` may be cached in validated mode: a file that
-/// has settled, any file when `never_repeat` (the storage stamps every change of a file
-/// it was asked about with a new change time), or an object (whose ETag changes with every
-/// write).
-pub(crate) fn cacheable(version: &Version, now: SystemTime, never_repeat: bool) -> bool {
-    match version {
-        Version::File(id) => never_repeat || settled(id, now),
-        Version::Object { e_tag, version } => e_tag.is_some() || version.is_some(),
-    }
-}
 
 #[derive(Default)]
 struct Counters {

@@ -1,6 +1,10 @@
 //! Tests of the value cache.
 
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
 use super::*;
+use crate::fs::sys::FileId;
 
 fn fill(key: &[u8], v: u32, len: usize) -> Fill<'_> {
     Fill {
