@@ -10,7 +10,7 @@
 //! - [`compression`] and [`encryption`]: the two optional value transforms.
 //! - [`guarantees`]: atomicity, durability modes, crashes and power cuts, concurrency,
 //!   damage, network file systems, and the test behind each promise.
-//! - [`format`]: the on-disk format (folders, manifest, entry files) and shell recipes
+//! - [`format`](mod@format): the on-disk format (folders, manifest, entry files) and shell recipes
 //!   that read it by hand.
 //! - [`cli`]: the `dirkv` command (feature `cli`).
 //! - [`shell`]: recipes for working on a live store with `find`, `cp`, `rsync`, `rm` and

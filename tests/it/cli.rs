@@ -487,7 +487,11 @@ fn init_refuses_a_missing_parent() {
         let run = dirkv(&args);
         assert_eq!(run.code, 4, "{run:?}");
         let parent = dir.path().join("a/b");
-        assert!(run.stderr.contains(parent.to_str().unwrap()), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(parent.to_str().unwrap()),
+            "{}",
+            run.stderr
+        );
         assert!(!dir.path().join("a").exists());
     }
     std::fs::create_dir_all(dir.path().join("a/b")).unwrap();

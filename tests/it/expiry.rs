@@ -139,7 +139,8 @@ fn update_and_compare_and_swap_keep_the_ttl_and_update_with_ttl_sets_a_new_one()
         // update_with_ttl sets a new expiry, `ttl` from now, in the same step.
         s.set_with_ttl("n", &1, 10 * SEC).unwrap();
         clock.advance(4 * SEC);
-        s.update_with_ttl("n", 60 * SEC, |v| v.map(|v| v + 1)).unwrap();
+        s.update_with_ttl("n", 60 * SEC, |v| v.map(|v| v + 1))
+            .unwrap();
         assert_eq!(expires(&s, "n"), Some(clock.now() + 60 * SEC));
         clock.advance(30 * SEC);
         assert_eq!(s.get("n").unwrap(), Some(2));
