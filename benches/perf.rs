@@ -11,7 +11,7 @@
 //! Options (after `--`): `--quick` (fewer rounds), `--only WORD` (lines whose name has
 //! WORD), `--syscalls get|set|durable-set|remove|trusted-hit|validated-hit` (run 1,000 of one
 //! operation between two marker `stat`s of `/dirkv-syscalls-begin` and `-end`, for
-//! `strace -f -o trace` to count; see the README).
+//! `strace -f -o trace` to count; see `docs/performance.md`).
 //!
 //! Stores live in `target/tmp/dirkv-bench/` and are kept between runs (about 450 MB on
 //! ext4, most of it the 100,000-key store of the open and `len` lines, made on the first

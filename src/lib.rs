@@ -41,6 +41,14 @@
 //! [`StoreFolder`] reads a store's manifest and scans it without opening it (no lock, no
 //! key). [`format`](mod@format) is the on-disk format as pure functions.
 //!
+//! The [`guide`] explains the rest, one page per topic: [open modes and
+//! options](guide::opening), [keys, values and limits](guide::keys_and_values),
+//! [expiry and eviction](guide::expiry), [caching and write-back](guide::caching),
+//! [compression](guide::compression), [encryption](guide::encryption), [guarantees and
+//! their tests](guide::guarantees), the [on-disk format](guide::format), the
+//! [`dirkv` command](guide::cli), [shell recipes](guide::shell),
+//! [performance](guide::performance) and [dependencies](guide::dependencies).
+//!
 //! Cargo features, all off by default so the default build stays small:
 //!
 //! - `json`: the `Json` codec (`serde_json`), so `cat` shows values.
@@ -89,6 +97,7 @@ mod engine;
 mod error;
 pub mod format;
 mod fs;
+pub mod guide;
 mod parallel;
 mod raw;
 mod repair;

@@ -35,7 +35,9 @@ pub enum Exists {
     /// before it began are gone when it returns. Writes that race with it may survive or
     /// not, and two `Replace` opens racing each other may remove what the other's caller
     /// wrote after its own `Replace` returned. To start afresh while other writers run,
-    /// use [`Store::clear`](crate::Store::clear) from one process, or a new store path.
+    /// let one process open with `Replace` and the others with [`Exists::Update`], use
+    /// [`Store::clear`](crate::Store::clear) from one process, or use a new store path
+    /// (see the [guide](crate::guide::opening)).
     Replace,
     /// The path must already be a dirkv store.
     Update,

@@ -153,6 +153,7 @@ impl RawStore {
     /// passphrase; [`IncompatibleFormat`](ErrorKind::IncompatibleFormat) when the store is
     /// not encrypted.
     #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
     pub fn open_encrypted(
         path: impl AsRef<Path>,
         access: Access,
@@ -173,6 +174,7 @@ impl RawStore {
     /// As [`create`](RawStore::create); [`InvalidInput`](ErrorKind::InvalidInput) for an
     /// empty passphrase.
     #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
     pub fn create_encrypted(
         path: impl AsRef<Path>,
         key_encoding: &str,

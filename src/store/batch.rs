@@ -29,7 +29,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
 
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
     /// not); in durable mode the batch pays one fsync per entry file, issued from several
-    /// threads at once (see the README's performance notes), and one per shard folder
+    /// threads at once (see the [performance guide](crate::guide::performance)), and one per shard folder
     /// touched, not one folder fsync per key. When a key appears twice, the later value
     /// wins.
     ///

@@ -135,6 +135,7 @@ impl<const N: usize> Codec<[u8; N]> for Raw {
 /// JSON through `serde_json` (feature `json`): compact, UTF-8, so `cat` shows the value.
 /// Larger and slower than MessagePack; maps must have string keys.
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Json;
 

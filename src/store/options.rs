@@ -197,6 +197,7 @@ impl<K, V, C> Options<K, V, C> {
     /// Each entry records whether it is compressed, so a store may mix both, and reading
     /// never depends on this option. Compression happens before encryption.
     #[cfg(feature = "compression")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
     #[must_use]
     pub fn compression(mut self, min_len: Option<usize>) -> Self {
         self.config.compress_min = min_len;
@@ -204,13 +205,14 @@ impl<K, V, C> Options<K, V, C> {
     }
 
     /// Encrypt keys and values with this key or passphrase (see
-    /// [`EncryptionKey`](crate::EncryptionKey) and the README's section on encryption).
+    /// [`EncryptionKey`](crate::EncryptionKey) and the [encryption guide](crate::guide::encryption)).
     /// A new store is created encrypted; an existing store must have been created with the
     /// same key, or opening fails with [`WrongKey`](crate::ErrorKind::WrongKey). Opening
     /// an encrypted store without a key fails with `WrongKey` too, and opening an
     /// unencrypted store with one fails with
     /// [`IncompatibleFormat`](crate::ErrorKind::IncompatibleFormat).
     #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
     #[must_use]
     pub fn encryption(mut self, key: crate::EncryptionKey) -> Self {
         self.config.encryption = Some(key);

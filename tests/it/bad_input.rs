@@ -305,3 +305,29 @@ fn a_flagged_entry_this_build_cannot_undo_is_refused_not_decoded() {
     );
     assert_eq!(err.path(), Some(store.path_of("k").as_path()));
 }
+
+#[test]
+fn keys_past_64_kib_and_values_past_1_gib_are_invalid_input() {
+    use dirkv::Raw;
+    use dirkv::format::entry::{MAX_KEY_LEN, MAX_VALUE_LEN};
+    assert_eq!((MAX_KEY_LEN, MAX_VALUE_LEN), (64 * 1024, 1 << 30));
+    let (_dir, path) = store_dir();
+    let s: Store<Vec<u8>, Vec<u8>, Raw> = Store::options()
+        .codec(Raw)
+        .open(&path, Exists::OpenOrCreate)
+        .unwrap();
+    let longest = vec![b'k'; MAX_KEY_LEN];
+    s.set(&longest, &vec![1]).unwrap();
+    assert_eq!(s.get(&longest).unwrap(), Some(vec![1]));
+    let too_long = vec![b'k'; MAX_KEY_LEN + 1];
+    let err = s.set(&too_long, &vec![1]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("65537 bytes"), "{err}");
+    // One byte past 1 GiB (as the codec wrote it) is refused before anything is written.
+    let huge = vec![0u8; MAX_VALUE_LEN + 1];
+    let err = s.set(&b"big".to_vec(), &huge).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    drop(huge);
+    assert_eq!(s.len().unwrap(), 1);
+    assert!(s.get(&b"big".to_vec()).unwrap().is_none());
+}

@@ -476,6 +476,30 @@ fn init_creates_stores_the_library_opens() {
 }
 
 #[test]
+fn init_refuses_a_missing_parent() {
+    // As the library: only the store's own folder is made; a missing parent is an error
+    // naming it (status 4), and nothing is created.
+    let (dir, _) = store_dir();
+    let deep = dir.path().join("a/b/store");
+    for args in [vec!["init"], vec!["init", "--key-type", "u64"]] {
+        let mut args: Vec<&str> = args;
+        args.push(deep.to_str().unwrap());
+        let run = dirkv(&args);
+        assert_eq!(run.code, 4, "{run:?}");
+        let parent = dir.path().join("a/b");
+        assert!(
+            run.stderr.contains(parent.to_str().unwrap()),
+            "{}",
+            run.stderr
+        );
+        assert!(!dir.path().join("a").exists());
+    }
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    dirkv(["init", deep.to_str().unwrap()]).ok();
+    assert!(deep.join("DIRKV").is_file());
+}
+
+#[test]
 fn stat_counts_entries_and_foreign_files() {
     let (_dir, path) = store_dir();
     let store: Pages = Store::open(&path, Exists::OpenOrCreate).unwrap();

@@ -1,5 +1,7 @@
-//! Runs the shell recipes of the README section "Inspecting a store from the shell", in
-//! order, against a real store, with a writer running during the backup recipes.
+//! Runs the shell recipes of the guide's pages on the `dirkv` command (`docs/cli.md`) and
+//! on working from the shell (`docs/shell.md`), in order, against a real store, with a
+//! writer running during the backup recipes. They were the README section "Inspecting a
+//! store from the shell" before it moved into the guide.
 
 use crate::cli_support;
 
@@ -12,21 +14,29 @@ use std::time::{Duration, SystemTime};
 use cli_support::{Page, sh};
 use dirkv::{Durability, Exists, Store};
 
-const SECTION: &str = "## Inspecting a store from the shell";
+/// The pages whose ```sh blocks are the recipes, in the order they are run.
+const PAGES: [(&str, &str); 2] = [
+    ("docs/cli.md", include_str!("../../docs/cli.md")),
+    ("docs/shell.md", include_str!("../../docs/shell.md")),
+];
 
-/// The ```sh blocks of the section.
+/// The recipes there were when they moved out of the README: the test fails if one is
+/// dropped, so none can silently stop being tested.
+const RECIPES_BEFORE: usize = 11;
+
+/// The ```sh blocks of the pages.
 fn recipes() -> Vec<String> {
-    let readme = include_str!("../../README.md");
-    let start = readme.find(SECTION).expect("README section");
-    let section = &readme[start + SECTION.len()..];
-    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     let mut blocks = Vec::new();
-    let mut rest = section;
-    while let Some(at) = rest.find("```sh\n") {
-        let body = &rest[at + "```sh\n".len()..];
-        let end = body.find("```").expect("block end");
-        blocks.push(body[..end].to_owned());
-        rest = &body[end + 3..];
+    for (name, page) in PAGES {
+        let mut rest = page;
+        let before = blocks.len();
+        while let Some(at) = rest.find("```sh\n") {
+            let body = &rest[at + "```sh\n".len()..];
+            let end = body.find("```").expect("block end");
+            blocks.push(body[..end].to_owned());
+            rest = &body[end + 3..];
+        }
+        assert!(blocks.len() > before, "no recipes in {name}");
     }
     blocks
 }
@@ -78,11 +88,17 @@ fn readme_recipes_work_as_documented() {
     ];
 
     let blocks = recipes();
-    assert!(blocks.len() >= 10, "{} recipes", blocks.len());
+    assert!(
+        blocks.len() >= RECIPES_BEFORE,
+        "{} recipes, fewer than the {RECIPES_BEFORE} there were",
+        blocks.len()
+    );
+    let mut skipped = 0;
     let mut checked = 0;
     for block in &blocks {
         if block.contains("rsync") && !has("rsync") {
             eprintln!("skipping the rsync recipe: rsync is not installed");
+            skipped += 1;
             continue;
         }
         // The application keeps writing while the store is backed up.
@@ -153,7 +169,8 @@ fn readme_recipes_work_as_documented() {
         }
         checked += 1;
     }
-    assert!(checked >= 9);
+    assert_eq!(checked + skipped, blocks.len());
+    assert!(checked >= RECIPES_BEFORE - 1, "{checked} recipes checked");
 
     // The copy made while the application wrote is a working store.
     let copy: Store<String, Page> = Store::open(&backup, Exists::Update).unwrap();

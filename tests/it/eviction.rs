@@ -231,3 +231,37 @@ fn bad_auto_evict_settings_and_read_only_stores() {
     assert_eq!(ro.evict_to(0, 0).unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(ro.get(&1).unwrap(), Some(1));
 }
+
+#[test]
+fn a_full_4_kib_page_takes_two_blocks_and_eviction_counts_blocks() {
+    let (_d, path) = store_dir();
+    let s: Store<u64, Vec<u8>, Raw> = Store::options()
+        .codec(Raw)
+        .open(&path, Exists::OpenOrCreate)
+        .unwrap();
+    // Key `7` is one byte (its decimal text): a page of 4,096 - 48 - 1 bytes fills one
+    // 4 KiB block exactly; a 4,096-byte page spills into a second.
+    s.set(&7, &vec![1; 4096 - 48 - 1]).unwrap();
+    s.set(&8, &vec![1; 4096]).unwrap();
+    let blocks = |k: u64| {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(s.path_of(&k)).unwrap();
+        (m.len(), m.blocks() * 512)
+    };
+    let (fits_len, fits_disk) = blocks(7);
+    let (spills_len, spills_disk) = blocks(8);
+    assert_eq!((fits_len, spills_len), (4096, 4096 + 48 + 1));
+    if fits_disk == 4096 {
+        // A file system with 4 KiB blocks (ext4, tmpfs): twice the data on disk.
+        assert_eq!(spills_disk, 8192);
+    } else {
+        eprintln!("not 4 KiB blocks here: {fits_disk} and {spills_disk} bytes on disk");
+    }
+    // Eviction bounds what `du` counts for the entry files: allocated blocks.
+    let e = s.evict_to(usize::MAX, u64::MAX).unwrap();
+    assert_eq!((e.removed, e.entries), (0, 2));
+    assert_eq!(e.bytes, fits_disk + spills_disk);
+    assert_eq!(entries_on_disk(&path), (2, e.bytes));
+    let e = s.evict_to(usize::MAX, e.bytes - 1).unwrap();
+    assert_eq!(e.removed, 1);
+}

@@ -112,6 +112,42 @@ fn the_default_ttl_applies_to_every_write_without_its_own() {
 }
 
 #[test]
+fn update_and_compare_and_swap_keep_the_ttl_and_update_with_ttl_sets_a_new_one() {
+    let (_d, path) = store_dir();
+    let clock = Arc::new(ManualClock::new());
+    let expires = |s: &S, k: &str| s.metadata(k).unwrap().unwrap().expires;
+    for write_back in [false, true] {
+        let dir = path.with_extension(if write_back { "wb" } else { "plain" });
+        let mut o = Store::options().clock(clock.clone());
+        if write_back {
+            o = o.write_back(100, 1 << 20);
+        }
+        let s: S = o.open(&dir, Exists::OpenOrCreate).unwrap();
+        s.set_with_ttl("u", &1, 10 * SEC).unwrap();
+        s.set_with_ttl("c", &1, 10 * SEC).unwrap();
+        let first = expires(&s, "u");
+        assert!(first.is_some());
+        clock.advance(4 * SEC);
+        s.update("u", |v| v.map(|v| v + 1)).unwrap();
+        assert!(s.compare_and_swap("c", Some(&1), Some(&2)).unwrap());
+        assert_eq!(expires(&s, "u"), first, "update keeps the expiry");
+        assert_eq!(expires(&s, "c"), first, "compare_and_swap keeps the expiry");
+        // ...so the entry still goes when it would have.
+        clock.advance(7 * SEC);
+        assert_eq!(s.get("u").unwrap(), None);
+        assert_eq!(s.get("c").unwrap(), None);
+        // update_with_ttl sets a new expiry, `ttl` from now, in the same step.
+        s.set_with_ttl("n", &1, 10 * SEC).unwrap();
+        clock.advance(4 * SEC);
+        s.update_with_ttl("n", 60 * SEC, |v| v.map(|v| v + 1))
+            .unwrap();
+        assert_eq!(expires(&s, "n"), Some(clock.now() + 60 * SEC));
+        clock.advance(30 * SEC);
+        assert_eq!(s.get("n").unwrap(), Some(2));
+    }
+}
+
+#[test]
 fn purge_expired_removes_exactly_the_expired_entries_and_reports_the_count() {
     let (_d, path) = store_dir();
     let clock = Arc::new(ManualClock::new());

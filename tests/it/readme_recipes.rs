@@ -1,16 +1,28 @@
-//! Runs the README's on-disk format shell recipes against a real store.
+//! Runs the on-disk format shell recipes of the guide (`docs/format.md`, the page
+//! `dirkv::guide::format`; they were in the README before) against a real store.
 
 use std::process::Command;
 
 use dirkv::{Exists, Store};
 
-/// The ```sh block of the README that starts with `S=/path/to/store`.
+/// The page that holds the recipes.
+const PAGE: &str = include_str!("../../docs/format.md");
+
+/// The recipes the block held when it moved out of the README (one per `# ` comment): the
+/// test fails if one is dropped, so none can silently stop being tested.
+const RECIPES_BEFORE: usize = 6;
+
+/// The ```sh block of the page that starts with `S=/path/to/store`.
 fn recipe_block() -> String {
-    let readme = include_str!("../../README.md");
-    let start = readme
+    assert_eq!(
+        PAGE.matches("```sh\nS=/path/to/store\n").count(),
+        1,
+        "one recipe block in docs/format.md"
+    );
+    let start = PAGE
         .find("```sh\nS=/path/to/store\n")
-        .expect("recipe block in README");
-    let body = &readme[start + "```sh\n".len()..];
+        .expect("recipe block in docs/format.md");
+    let body = &PAGE[start + "```sh\n".len()..];
     body[..body.find("```").expect("block end")].to_owned()
 }
 
@@ -34,7 +46,13 @@ fn format_recipes_work_as_documented() {
         .unwrap();
     store.set("other", &vec![]).unwrap();
 
-    let script = recipe_block().replace("S=/path/to/store", &format!("S='{}'", path.display()));
+    let block = recipe_block();
+    let recipes = block.lines().filter(|l| l.starts_with("# ")).count();
+    assert!(
+        recipes >= RECIPES_BEFORE,
+        "{recipes} recipes, fewer than the {RECIPES_BEFORE} there were"
+    );
+    let script = block.replace("S=/path/to/store", &format!("S='{}'", path.display()));
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!("set -e\n{script}"))
