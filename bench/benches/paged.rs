@@ -73,6 +73,9 @@ struct Times {
 }
 
 /// Runs `ops`; `hits` counts the gets answered from RAM so far (read outside the timing).
+/// Picks one time out of a run's [`Times`].
+type Pick = fn(&Times) -> f64;
+
 fn run(
     ops: &[Op],
     mut get: impl FnMut(u64),
@@ -196,7 +199,7 @@ pub fn paged_memory(b: &mut Bench) {
     }
     let floor_paths = {
         let s = open(&base, "plain");
-        floor_files(&s, &s.path().to_path_buf(), &root.join("floor"), &pages)
+        floor_files(&s, s.path(), &root.join("floor"), &pages)
     };
     let rounds = b.rounds.clamp(3, 5);
 
@@ -309,7 +312,7 @@ pub fn paged_memory(b: &mut Bench) {
             ],
             _ => [Target::Info; 4],
         };
-        let parts: [(&str, fn(&Times) -> f64); 4] = [
+        let parts: [(&str, Pick); 4] = [
             ("mix", |t| t.all),
             ("gets", |t| t.gets),
             ("sets", |t| t.sets),
@@ -320,7 +323,7 @@ pub fn paged_memory(b: &mut Bench) {
             if part == "hits" && !cached {
                 continue;
             }
-            let floor_pick: fn(&Times) -> f64 = if part == "hits" { |t| t.gets } else { pick };
+            let floor_pick: Pick = if part == "hits" { |t| t.gets } else { pick };
             let dv: Vec<f64> = d.iter().map(pick).collect();
             let fv: Vec<f64> = f.iter().map(floor_pick).collect();
             let ratios: Vec<f64> = dv.iter().zip(&fv).map(|(a, b)| a / b).collect();
