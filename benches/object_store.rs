@@ -16,7 +16,7 @@
 //! medians (and ratios) from one run. `DIRKV_BENCH_N` sets the serial sample count
 //! (default 300). Without moto it prints why and exits 0.
 
-#[path = "../tests/object_store_support/mod.rs"]
+#[path = "../tests/it/common/moto.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -1,4 +1,6 @@
-//! dirkv against the file system's floor: `cargo bench --bench perf`.
+//! dirkv against the file system's floor: `cargo bench --bench perf` (quicker:
+//! `cargo bench --bench perf -- --quick`). dirkv against other embedded stores (redb, sled)
+//! is the bench of the workspace crate `bench/`: `cargo bench -p dirkv-bench`.
 //!
 //! Every line times dirkv and the raw recipe it cannot beat on the same files (the same
 //! sha256-named paths, the same value sizes), interleaved round by round (alternating which
@@ -7,14 +9,16 @@
 //! machine's load.
 //!
 //! Options (after `--`): `--quick` (fewer rounds), `--only WORD` (lines whose name has
-//! WORD), `--syscalls get|set|durable-set|trusted-hit|validated-hit` (run 1,000 of one
+//! WORD), `--syscalls get|set|durable-set|remove|trusted-hit|validated-hit` (run 1,000 of one
 //! operation between two marker `stat`s of `/dirkv-syscalls-begin` and `-end`, for
-//! `strace -f -o trace` to count; see the README).
+//! `strace -f -o trace` to count; see `docs/performance.md`).
 //!
 //! Stores live in `target/tmp/dirkv-bench/` and are kept between runs (about 450 MB on
 //! ext4, most of it the 100,000-key store of the open and `len` lines, made on the first
 //! run): rewriting keys instead of deleting and recreating them keeps the disk's discard
 //! work from one line out of the next. `rm -rf target/tmp/dirkv-bench` removes them.
+//!
+//! The measuring and the table are in `benches/measure/mod.rs`, shared with `dirkv-bench`.
 
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
@@ -25,189 +29,8 @@ use std::time::{Duration, Instant};
 
 use dirkv::{CacheMode, Codec, Durability, Exists, MsgPack, Raw, Store};
 
-type Bytes = Store<String, Vec<u8>, Raw>;
-
-fn bench_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("dirkv-bench")
-}
-
-// ---------------------------------------------------------------- measuring
-
-/// Target of a line.
-#[derive(Clone, Copy)]
-enum Target {
-    /// ratio ≤ this
-    AtMost(f64),
-    /// ratio ≥ this
-    AtLeast(f64),
-    /// dirkv's value (an absolute time) ≤ this many ns
-    TimeAtMost(f64),
-    /// dirkv's value (a factor) ≥ this
-    ValueAtLeast(f64),
-    /// shown for information
-    Info,
-}
-
-/// How a line's numbers are shown.
-#[derive(Clone, Copy, PartialEq)]
-enum Unit {
-    /// nanoseconds per operation
-    PerOp,
-    /// a factor
-    Speedup,
-}
-
-struct Line {
-    name: String,
-    dirkv: f64,
-    floor: Option<f64>,
-    floor_name: &'static str,
-    ratio: Option<f64>,
-    spread: Option<(f64, f64)>,
-    target: Target,
-    unit: Unit,
-}
-
-struct Bench {
-    rounds: usize,
-    only: Option<String>,
-    lines: Vec<Line>,
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Runs `ops` operations and returns nanoseconds per operation.
-fn per_op(ops: usize, mut f: impl FnMut(usize)) -> f64 {
-    let start = Instant::now();
-    for i in 0..ops {
-        f(i);
-    }
-    start.elapsed().as_nanos() as f64 / ops as f64
-}
-
-/// `per_op` over `passes` passes of `n` items: `f` gets the item's index.
-fn per_op_n(n: usize, passes: usize, mut f: impl FnMut(usize)) -> f64 {
-    per_op(n * passes, |i| f(i % n))
-}
-
-impl Bench {
-    fn wants(&self, name: &str) -> bool {
-        self.only.as_ref().is_none_or(|w| name.contains(w.as_str()))
-    }
-
-    /// Interleaves `rounds` rounds of `floor` and `dirkv` (each returns a value for the
-    /// round), alternating which goes first, and records the line.
-    #[allow(clippy::too_many_arguments)]
-    fn pair(
-        &mut self,
-        name: &str,
-        floor_name: &'static str,
-        rounds: usize,
-        target: Target,
-        unit: Unit,
-        mut floor: impl FnMut() -> f64,
-        mut dirkv: impl FnMut() -> f64,
-    ) {
-        let (mut f, mut d) = (Vec::new(), Vec::new());
-        for round in 0..rounds {
-            if round % 2 == 0 {
-                f.push(floor());
-                d.push(dirkv());
-            } else {
-                d.push(dirkv());
-                f.push(floor());
-            }
-        }
-        let ratios: Vec<f64> = d.iter().zip(&f).map(|(d, f)| d / f).collect();
-        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = ratios.iter().copied().fold(0.0, f64::max);
-        let (dm, fm) = (median(&d), median(&f));
-        self.push(Line {
-            name: name.to_owned(),
-            dirkv: dm,
-            floor: Some(fm),
-            floor_name,
-            ratio: Some(dm / fm),
-            spread: Some((lo, hi)),
-            target,
-            unit,
-        });
-    }
-
-    fn push(&mut self, line: Line) {
-        print_line(&line);
-        self.lines.push(line);
-    }
-}
-
-fn show(ns: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Speedup => format!("{ns:.2}×"),
-        Unit::PerOp if ns < 1_000.0 => format!("{ns:.0} ns"),
-        Unit::PerOp if ns < 1_000_000.0 => format!("{:.2} µs", ns / 1000.0),
-        Unit::PerOp => format!("{:.2} ms", ns / 1e6),
-    }
-}
-
-fn met(line: &Line) -> &'static str {
-    match (line.target, line.ratio) {
-        (Target::AtMost(t), Some(r)) if r <= t => "met",
-        (Target::AtLeast(t), Some(r)) if r >= t => "met",
-        (Target::TimeAtMost(t), _) if line.dirkv <= t => "met",
-        (Target::ValueAtLeast(t), _) if line.dirkv >= t => "met",
-        (Target::Info, _) => "-",
-        _ => "NOT MET",
-    }
-}
-
-fn target_text(t: Target) -> String {
-    match t {
-        Target::AtMost(x) => format!("≤ {x:.2}"),
-        Target::AtLeast(x) => format!("≥ {x:.2}"),
-        Target::TimeAtMost(ns) => format!("≤ {}", show(ns, Unit::PerOp)),
-        Target::ValueAtLeast(x) => format!("≥ {x:.2}×"),
-        Target::Info => "info".into(),
-    }
-}
-
-fn print_header() {
-    println!(
-        "| {:<52} | {:>10} | {:>10} | {:<22} | {:>6} | {:<11} | {:>8} | {:<7} |",
-        "line", "dirkv", "floor", "floor is", "ratio", "spread", "target", "met"
-    );
-    println!(
-        "| {:-<52} | {:->10} | {:->10} | {:-<22} | {:->6} | {:-<11} | {:->8} | {:-<7} |",
-        "", "", "", "", "", "", "", ""
-    );
-}
-
-fn print_line(l: &Line) {
-    let floor = l.floor.map_or("-".into(), |f| show(f, l.unit));
-    let ratio = l.ratio.map_or("-".into(), |r| format!("{r:.3}"));
-    let spread = l
-        .spread
-        .map_or("-".into(), |(a, b)| format!("{a:.2}–{b:.2}"));
-    println!(
-        "| {:<52} | {:>10} | {:>10} | {:<22} | {:>6} | {:<11} | {:>8} | {:<7} |",
-        l.name,
-        show(l.dirkv, l.unit),
-        floor,
-        l.floor_name,
-        ratio,
-        spread,
-        target_text(l.target),
-        met(l)
-    );
-}
+mod measure;
+use measure::*;
 
 // ---------------------------------------------------------------- the raw recipes
 
@@ -265,14 +88,6 @@ fn floor_batch_serial(paths: &[PathBuf], bytes: &[Vec<u8>], n: &mut u64) {
 
 // ---------------------------------------------------------------- fixtures
 
-fn keys(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{prefix}-{i:07}")).collect()
-}
-
-fn value(len: usize, seed: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 + seed * 7) as u8).collect()
-}
-
 /// A bench store, kept between runs: its keys are rewritten, never deleted, because
 /// deleting thousands of files makes the next minutes of file creation slower on a disk
 /// mounted with `discard`, which would blur the lines measured after it.
@@ -283,13 +98,6 @@ fn bench_store(name: &str, durability: Durability) -> Bytes {
         .durability(durability)
         .open(path, Exists::OpenOrCreate)
         .unwrap()
-}
-
-fn fill(store: &Bytes, keys: &[String], len: usize) {
-    let values: Vec<Vec<u8>> = (0..keys.len()).map(|i| value(len, i)).collect();
-    store
-        .set_many(keys.iter().map(String::as_str).zip(values.iter()))
-        .unwrap();
 }
 
 fn paths_of(store: &Bytes, keys: &[String]) -> Vec<PathBuf> {
@@ -382,6 +190,31 @@ fn sets(b: &mut Bench) {
                 round += 1;
                 let ks = keys_for(&format!("new-{run}-dirkv-{round}"), per_round);
                 per_op(ks.len(), |i| new_keys.set(&ks[i], &v).unwrap())
+            },
+        );
+    }
+    // 2. remove: an existing entry of a store that never held an expiring one (a store
+    // with TTLs reads the entry's header first, to tell expired from live).
+    if b.wants("2. remove") {
+        let store = bench_store("remove", Durability::Fast);
+        let keys = keys("rm", 300);
+        let paths = paths_of(&store, &keys);
+        let v = value(100, 3);
+        b.pair(
+            "2. remove fast, 100 B, existing key",
+            "unlink",
+            b.rounds,
+            Target::AtMost(1.1),
+            Unit::PerOp,
+            || {
+                fill(&store, &keys, 100);
+                per_op(paths.len(), |i| fs::remove_file(&paths[i]).unwrap())
+            },
+            || {
+                for k in &keys {
+                    store.set(k, &v).unwrap();
+                }
+                per_op(keys.len(), |i| assert!(store.remove(&keys[i]).unwrap()))
             },
         );
     }
@@ -505,88 +338,9 @@ fn caches(b: &mut Bench) {
     }
 }
 
-fn embedded(b: &mut Bench) {
-    if !b.wants("5. trusted hit vs") {
-        return;
-    }
-    let path = bench_root().join("cache-vs");
-    let store: Bytes = Store::options()
-        .codec(Raw)
-        .durability(Durability::Fast)
-        .cache(10_000, 64 << 20)
-        .cache_mode(CacheMode::Trusted)
-        .open(&path, Exists::OpenOrCreate)
-        .unwrap();
-    let keys = keys("hit", 1000);
-    fill(&store, &keys, 100);
-    let dirkv_get = || {
-        per_op_n(keys.len(), 20, |i| {
-            drop(black_box(store.get(&keys[i]).unwrap()))
-        })
-    };
-    let rounds = b.rounds * 2;
-
-    // redb: one read transaction per get, as a program answering single lookups does;
-    // its page cache holds the whole table.
-    const TABLE: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("t");
-    let redb_path = bench_root().join("redb.db");
-    let _ = fs::remove_file(&redb_path);
-    let db = redb::Database::create(&redb_path).unwrap();
-    let w = db.begin_write().unwrap();
-    {
-        let mut t = w.open_table(TABLE).unwrap();
-        for (i, k) in keys.iter().enumerate() {
-            t.insert(k.as_str(), value(100, i).as_slice()).unwrap();
-        }
-    }
-    w.commit().unwrap();
-    let redb_get = |k: &str| -> Option<Vec<u8>> {
-        use redb::ReadableDatabase;
-        let r = db.begin_read().unwrap();
-        let t = r.open_table(TABLE).unwrap();
-        t.get(k).unwrap().map(|g| g.value().to_vec())
-    };
-    assert_eq!(redb_get(&keys[3]), store.get(&keys[3]).unwrap());
-    b.pair(
-        "5. trusted hit vs redb 3 get (read txn + get), 100 B",
-        "redb get",
-        rounds,
-        Target::AtMost(1.0),
-        Unit::PerOp,
-        || per_op_n(keys.len(), 5, |i| drop(black_box(redb_get(&keys[i])))),
-        dirkv_get,
-    );
-
-    // sled: `get` gives its own shared buffer (no copy); dirkv's gives a `Vec` (a copy).
-    let sled_path = bench_root().join("sled.db");
-    let _ = fs::remove_dir_all(&sled_path);
-    let sled = sled::Config::new().path(&sled_path).open().unwrap();
-    for (i, k) in keys.iter().enumerate() {
-        sled.insert(k.as_bytes(), value(100, i)).unwrap();
-    }
-    assert_eq!(
-        sled.get(keys[3].as_bytes()).unwrap().map(|v| v.to_vec()),
-        store.get(&keys[3]).unwrap()
-    );
-    b.pair(
-        "5. trusted hit vs sled 0.34 get, 100 B",
-        "sled get",
-        rounds,
-        Target::AtMost(1.0),
-        Unit::PerOp,
-        || {
-            per_op_n(keys.len(), 10, |i| {
-                drop(black_box(sled.get(keys[i].as_bytes()).unwrap()))
-            })
-        },
-        dirkv_get,
-    );
-    drop(sled);
-    let _ = fs::remove_dir_all(&sled_path);
-    drop(db);
-    let _ = fs::remove_file(&redb_path);
-
-    // What a cache of encoded bytes would still pay on every hit: the codec.
+/// Line "5. trusted hit, ... MsgPack struct": what a cache of encoded bytes would still pay
+/// on every hit, the codec.
+fn decode_cost(b: &mut Bench) {
     #[derive(serde::Serialize, serde::Deserialize, Clone)]
     struct Page {
         title: String,
@@ -600,6 +354,15 @@ fn embedded(b: &mut Bench) {
     };
     let mut encoded = Vec::new();
     MsgPack.encode(&page, &mut encoded).unwrap();
+    let name = format!(
+        "5. trusted hit, {} B MsgPack struct, vs decode only",
+        encoded.len()
+    );
+    if !b.wants(&name) {
+        return;
+    }
+    let keys = keys("hit", 1000);
+    let rounds = b.rounds * 2;
     let typed: Store<String, Page> = Store::options()
         .durability(Durability::Fast)
         .cache(10_000, 64 << 20)
@@ -610,10 +373,7 @@ fn embedded(b: &mut Bench) {
         typed.set(k.as_str(), &page).unwrap();
     }
     b.pair(
-        &format!(
-            "5. trusted hit, {} B MsgPack struct, vs decode only",
-            encoded.len()
-        ),
+        &name,
         "MsgPack decode",
         rounds,
         Target::Info,
@@ -894,7 +654,7 @@ fn marker(which: &str) {
 
 fn syscalls(what: &str) {
     let (durability, cache) = match what {
-        "get" | "set" => (Durability::Fast, None),
+        "get" | "set" | "remove" => (Durability::Fast, None),
         "durable-set" => (Durability::Durable, None),
         "trusted-hit" => (Durability::Fast, Some(CacheMode::Trusted)),
         "validated-hit" => (Durability::Fast, Some(CacheMode::Validated)),
@@ -920,6 +680,8 @@ fn syscalls(what: &str) {
     for k in &keys {
         if what.ends_with("set") {
             store.set(k.as_str(), &v).unwrap();
+        } else if what == "remove" {
+            assert!(store.remove(k.as_str()).unwrap());
         } else {
             black_box(store.get(k.as_str()).unwrap());
         }
@@ -950,7 +712,7 @@ fn main() {
     gets(&mut b);
     sets(&mut b);
     caches(&mut b);
-    embedded(&mut b);
+    decode_cost(&mut b);
     threads(&mut b);
     big_store(&mut b);
     flush(&mut b);
@@ -961,21 +723,5 @@ fn main() {
     {
         store.clear().unwrap();
     }
-    let missed: Vec<&str> = b
-        .lines
-        .iter()
-        .filter(|l| met(l) == "NOT MET")
-        .map(|l| l.name.as_str())
-        .collect();
-    println!(
-        "\n{} lines in {:.0} s; ratio = dirkv / floor (medians of {} interleaved rounds), spread = lowest–highest per-round ratio; targets missed: {}",
-        b.lines.len(),
-        start.elapsed().as_secs_f64(),
-        b.rounds,
-        if missed.is_empty() {
-            "none".to_owned()
-        } else {
-            missed.join("; ")
-        }
-    );
+    print_summary(&b, start);
 }

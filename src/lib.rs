@@ -41,6 +41,15 @@
 //! [`StoreFolder`] reads a store's manifest and scans it without opening it (no lock, no
 //! key). [`format`](mod@format) is the on-disk format as pure functions.
 //!
+//! The [`guide`] explains the rest, one page per topic: [open modes and
+//! options](guide::opening), [keys, values and limits](guide::keys_and_values),
+//! [expiry and eviction](guide::expiry), [caching and write-back](guide::caching),
+//! [compression](guide::compression), [encryption](guide::encryption), [stores on
+//! object storage](guide::object_storage), [guarantees and their
+//! tests](guide::guarantees), the [on-disk format](guide::format), the
+//! [`dirkv` command](guide::cli), [shell recipes](guide::shell),
+//! [performance](guide::performance) and [dependencies](guide::dependencies).
+//!
 //! Cargo features, all off by default so the default build stays small:
 //!
 //! - `json`: the `Json` codec (`serde_json`), so `cat` shows values.
@@ -80,7 +89,7 @@
 //! seal/     value transforms between codec bytes and an entry: compression, encryption,
 //!           the name hash
 //! engine/   the non-generic store over a storage trait: the local file system
-//!           (local.rs, over fs/) or object storage (remote.rs, over object/), each with
+//!           (local.rs, over fs/) or object storage (remote/, over object/), each with
 //!           its opening (open.rs, remote_open.rs: one Exists table); settings, reads,
 //!           writes and read-modify-writes (locked, or conditional puts retried), batches,
 //!           the one listing loop, background flush, expiry and eviction, the value cache
@@ -101,6 +110,7 @@ mod engine;
 mod error;
 pub mod format;
 mod fs;
+pub mod guide;
 #[cfg(feature = "object-store")]
 mod object;
 mod parallel;
@@ -127,7 +137,7 @@ pub use store::options::{Durability, Exists, Options};
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use store::remote::RemoteOptions;
-pub use store::{Iter, Keys, Store, Values};
+pub use store::{Iter, Keys, RawBytes, Store, Values};
 
 /// The `object_store` crate this build uses (feature `object-store`), so that an object
 /// store given to [`Options::object_store`] is of the same version.

@@ -29,6 +29,20 @@ impl Engine {
         items: impl IntoIterator<Item = Result<BatchItem>>,
     ) -> Result<()> {
         self.check_writable()?;
+        if let Some(wb) = self.write_back() {
+            // In RAM: each one as a `put` (they are written together when evicted).
+            for item in items {
+                let (hash, bytes, note) = item?;
+                let Some((key, cached)) = note else {
+                    return Err(crate::Error::new(
+                        crate::ErrorKind::InvalidInput,
+                        "a write-back store keeps every value it writes",
+                    ));
+                };
+                self.wb_put(wb, &key, &hash, super::write::NewEntry { bytes, cached })?;
+            }
+            return Ok(());
+        }
         let mut items = items.into_iter().peekable();
         let mut committed: Vec<Hash> = Vec::new();
         let mut result = Ok(());
@@ -74,7 +88,7 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             if let Some((key, stored, value)) = note {
-                self.cache_written(&key, stored, value);
+                self.cache_written(&key, &hashes[i], stored, value, None);
             }
         };
         let (done, result) = self.storage().commit_many(staged, &on_commit);
@@ -89,6 +103,13 @@ impl Engine {
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<usize> {
         self.check_writable()?;
+        if let Some(wb) = self.write_back() {
+            let mut removed = 0;
+            for key in keys {
+                removed += usize::from(self.wb_remove(wb, key)?);
+            }
+            return Ok(removed);
+        }
         // One key after another on a local disk; on object storage several at once (its
         // `parallelism`), as each removal is two requests.
         let keys: Vec<&[u8]> = keys.into_iter().collect();
@@ -96,7 +117,10 @@ impl Engine {
         let outcomes = crate::parallel::concurrently(keys, threads, |key| {
             let hash = self.key_hash(key);
             let _guard = self.lock(hash[0])?;
-            let live = !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
+            // An entry is live unless it expired: only a store that may hold expiring
+            // entries needs to look.
+            let live = !self.storage().may_hold_expiring()
+                || !matches!(self.read(key, &hash, Need::Key, |_| Ok(())), Ok(None));
             let unlinked = self.storage().remove(&hash);
             self.cache_forget(key);
             Ok::<_, crate::Error>(unlinked?.then_some((hash[0], live)))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::cache::{CacheMode, CacheSettings};
+use super::write_back::WriteBackSettings;
 use crate::clock::{self, Clock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::seal::EncryptionKey;
@@ -38,7 +39,9 @@ pub enum Exists {
     /// before it began are gone when it returns. Writes that race with it may survive or
     /// not, and two `Replace` opens racing each other may remove what the other's caller
     /// wrote after its own `Replace` returned. To start afresh while other writers run,
-    /// use [`Store::clear`](crate::Store::clear) from one process, or a new store path.
+    /// let one process open with `Replace` and the others with [`Exists::Update`], use
+    /// [`Store::clear`](crate::Store::clear) from one process, or use a new store path
+    /// (see the [guide](crate::guide::opening)).
     Replace,
     /// The path must already be a dirkv store.
     Update,
@@ -102,6 +105,10 @@ pub(crate) struct Config {
     pub cache: Option<CacheSettings>,
     pub cache_mode: CacheMode,
     pub sync_interval: Option<Duration>,
+    pub write_back: Option<WriteBackSettings>,
+    /// Opened by a typed [`Store`](crate::Store): values in memory (cache, write-back) are
+    /// its decoded `V`s, not value bytes.
+    pub typed: bool,
 }
 
 impl Default for Config {
@@ -122,6 +129,8 @@ impl Default for Config {
             cache: None,
             cache_mode: CacheMode::Validated,
             sync_interval: None,
+            write_back: None,
+            typed: false,
         }
     }
 }

@@ -127,6 +127,7 @@ impl Engine {
     /// re-checked and removed under one taking of the lock.
     pub(crate) fn purge_expired(&self) -> Result<usize> {
         self.check_writable()?;
+        self.before_walk()?;
         let now = self.now_ms();
         let mut removed = 0;
         let mut shards = Vec::new();
@@ -194,6 +195,7 @@ impl Engine {
     /// Evicts oldest entries: when the store is over `high`, until it is within `low`.
     fn evict(&self, high: Bounds, low: Bounds) -> Result<Eviction> {
         self.check_writable()?;
+        self.before_walk()?;
         let by_access = self.config().track_access;
         let mut out = Eviction::default();
         let mut first = true;

@@ -2,12 +2,12 @@
 //! optional background thread that does so every few milliseconds
 //! ([`Options::sync_interval`](crate::Options::sync_interval)).
 //!
-//! The thread exists only when the option is set on a writable fast-mode store. It holds
-//! no handle to the store, only the record of pending writes, so it never keeps a store
-//! open: dropping the last handle (the last `Store` clone or iterator) stops it, waits
-//! for it, and it makes a final sync before it ends. A background sync that fails keeps
-//! its writes pending: they are retried on the next tick and by
-//! [`Store::sync`](crate::Store::sync), which returns the error if it persists.
+//! The thread exists only when the option is set on a writable fast-mode (or write-back)
+//! store. It never keeps a store open: it holds the record of pending writes (or, in
+//! write-back mode, a weak handle), so dropping the last handle (the last `Store` clone or
+//! iterator) stops it, waits for it, and a final sync is made before it ends. A
+//! background sync that fails keeps its writes pending: they are retried on the next tick
+//! and by [`Store::sync`](crate::Store::sync), which returns the error if it persists.
 
 use std::collections::HashSet;
 use std::io;
@@ -120,16 +120,20 @@ impl Pending {
     }
 }
 
-/// The background flush thread of a store; dropping it stops the thread after a final sync.
+/// The background flush thread of a store; dropping it stops the thread after a last run
+/// of its task.
 #[derive(Debug)]
 pub(crate) struct Flusher {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// What the flush thread does every tick, and once more when it stops.
+pub(crate) type Task = Box<dyn Fn() + Send>;
+
 impl Flusher {
-    /// Starts a thread that syncs `pending` every `interval`.
-    pub(crate) fn start(pending: Arc<Pending>, interval: Duration) -> io::Result<Self> {
+    /// Starts a thread that runs `task` every `interval`.
+    pub(crate) fn start(task: Task, interval: Duration) -> io::Result<Self> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
@@ -145,7 +149,7 @@ impl Flusher {
                         *guard
                     };
                     // On error the writes stay pending: the next tick or `sync` retries them.
-                    let _ = pending.sync();
+                    task();
                     if stopped {
                         return;
                     }
@@ -164,8 +168,12 @@ impl Drop for Flusher {
         *lock(flag) = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            // A panic in the thread has nothing left to report to.
-            let _ = thread.join();
+            // The thread itself may drop the store (its weak handle was the last one):
+            // it ends on its own after this.
+            if thread.thread().id() != std::thread::current().id() {
+                // A panic in the thread has nothing left to report to.
+                let _ = thread.join();
+            }
         }
     }
 }

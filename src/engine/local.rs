@@ -54,6 +54,7 @@ impl Local {
             durable: opts.durable,
             mode: self.file_mode,
             stamp: opts.stamp,
+            keep_open: opts.version,
         };
         Ok(Staged::File(write::write_temp(
             &self.folder,
@@ -159,14 +160,22 @@ impl Storage for Local {
     }
 
     fn commit(&self, staged: Staged, mode: PutMode) -> Result<Put> {
+        self.commit_versioned(staged, mode).map(|(put, _)| put)
+    }
+
+    fn commit_versioned(&self, staged: Staged, mode: PutMode) -> Result<(Put, Option<Version>)> {
         let Staged::File(temp) = staged else {
             return Err(Error::new(ErrorKind::InvalidInput, "not a staged file"));
         };
         // The engine holds the lock around every conditional commit, so the condition holds:
         // what it read under the lock is what is there.
         let _ = mode;
-        write::commit(&self.folder, temp)?;
-        Ok(Put::Done)
+        let id = write::commit(&self.folder, temp)?;
+        Ok((Put::Done, id.map(Version::File)))
+    }
+
+    fn versions_never_repeat(&self) -> bool {
+        self.folder.stamps_observed_changes()
     }
 
     fn commit_many(
@@ -268,6 +277,17 @@ impl Storage for Local {
         }
     }
 
+    fn note_expiring(&self, durable: bool) -> Result<()> {
+        match &self.writer {
+            Some(w) => w.note_expiring(&self.folder, durable),
+            None => Err(self.read_only()),
+        }
+    }
+
+    fn may_hold_expiring(&self) -> bool {
+        self.writer.as_ref().is_none_or(Writer::may_hold_expiring)
+    }
+
     fn lock_store(&self) -> Result<Option<LockGuard<'_>>> {
         match &self.writer {
             Some(w) => w.lock_store().map(Some),
@@ -351,7 +371,7 @@ fn commit_all(
         };
         for (i, staged) in group {
             let result = match staged {
-                Staged::File(temp) => write::commit(folder, temp),
+                Staged::File(temp) => write::commit(folder, temp).map(drop),
                 Staged::Bytes { .. } => {
                     Err(Error::new(ErrorKind::InvalidInput, "not a staged file"))
                 }

@@ -25,6 +25,7 @@ pub(crate) mod remote_open;
 pub(crate) mod storage;
 pub(crate) mod walk;
 pub(crate) mod write;
+pub(crate) mod write_back;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,8 +36,9 @@ use config::{Config, Durability};
 use expiry::AutoState;
 use flush::{Flusher, Pending};
 use storage::{Hash, StageOpts, Storage};
+use write_back::WriteBack;
 
-use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::format::manifest::Manifest;
 use crate::fs::shard_lock::ShardGuard;
 use crate::seal::Seal;
@@ -69,6 +71,8 @@ pub(crate) struct Engine {
     _flusher: Option<Flusher>,
     /// The value cache (`Options::cache`).
     cache: Option<Cache>,
+    /// The write-back table (`Options::write_back`).
+    write_back: Option<Arc<WriteBack>>,
     /// Automatic eviction's running count of writes and estimate of the store's size.
     auto: Mutex<AutoState>,
     /// Set by `destroy`: every later call through any handle fails.
@@ -87,31 +91,67 @@ impl Engine {
         manifest: Manifest,
         config: Config,
         seal: Seal,
-    ) -> Result<Self> {
+    ) -> Result<Arc<Self>> {
         let mut config = config;
         // Only the derived keys (in `seal`) are kept.
         config.encryption = None;
         let pending = Arc::new(Pending::new(Arc::clone(&storage)));
-        let flusher = match config.sync_interval {
-            Some(interval) if !config.read_only && !config.durable() => Some(
-                Flusher::start(Arc::clone(&pending), interval)
-                    .ctx("cannot start the background flush thread", storage.path())?,
-            ),
-            _ => None,
-        };
-        let cache = config.cache.map(Cache::new);
-        Ok(Engine {
-            durable: AtomicBool::new(config.durable()),
-            storage,
-            manifest,
-            config,
-            seal,
-            pending,
-            _flusher: flusher,
-            cache,
-            auto: Mutex::new(AutoState::default()),
-            destroyed: AtomicBool::new(false),
-        })
+        let write_back = config
+            .write_back
+            .filter(|_| !config.read_only)
+            .map(WriteBack::new);
+        let mut started = Ok(());
+        let engine = Arc::new_cyclic(|weak: &std::sync::Weak<Engine>| {
+            let flusher = match config.sync_interval {
+                Some(interval)
+                    if !config.read_only && (write_back.is_some() || !config.durable()) =>
+                {
+                    let task: flush::Task = if write_back.is_some() {
+                        // A weak handle: the thread never keeps the store open.
+                        let weak = weak.clone();
+                        Box::new(move || {
+                            if let Some(engine) = weak.upgrade() {
+                                let _ = engine.flush_write_back();
+                                let _ = engine.pending.sync();
+                            }
+                        })
+                    } else {
+                        let pending = Arc::clone(&pending);
+                        Box::new(move || {
+                            let _ = pending.sync();
+                        })
+                    };
+                    match Flusher::start(task, interval) {
+                        Ok(f) => Some(f),
+                        Err(e) => {
+                            started = Err(Error::io(
+                                "cannot start the background flush thread",
+                                storage.path(),
+                                e,
+                            ));
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let never_repeat = storage.versions_never_repeat();
+            let cache = config.cache.map(|c| Cache::new(c, never_repeat));
+            Engine {
+                durable: AtomicBool::new(config.durable()),
+                storage,
+                manifest,
+                config,
+                seal,
+                pending,
+                _flusher: flusher,
+                cache,
+                write_back: write_back.map(Arc::new),
+                auto: Mutex::new(AutoState::default()),
+                destroyed: AtomicBool::new(false),
+            }
+        });
+        started.map(|()| engine)
     }
 
     /// The store's folder (absolute) or URL.
@@ -133,9 +173,17 @@ impl Engine {
         &*self.storage
     }
 
-    /// The hashes of the store's entries, shard by shard.
+    /// The hashes of the store's entries, shard by shard (as the files hold them: in
+    /// write-back mode, call [`before_walk`](Engine::before_walk) first).
     pub(crate) fn entries(&self) -> walk::Entries {
         walk::Entries::new(Arc::clone(&self.storage))
+    }
+
+    /// Before a walk of the files (a listing, a count, a purge): write-back RAM's changes
+    /// are written first, so the walk sees them.
+    pub(crate) fn before_walk(&self) -> Result<()> {
+        self.check_alive()?;
+        self.flush_write_back()
     }
 
     /// Whether entries are encrypted.
@@ -168,6 +216,7 @@ impl Engine {
             // With a clock of its own, the store's file times follow that clock too, as
             // eviction orders entries by them.
             stamp: self.config.clock.as_ref().map(|c| c.now()),
+            version: false,
         }
     }
 
@@ -247,15 +296,18 @@ impl Engine {
         } else {
             self.pending.record(files, &shards);
         }
-        if !files.is_empty() && self.config.auto_evict.is_some() {
+        // Automatic eviction walks the files; write-back mode bounds RAM instead.
+        if !files.is_empty() && self.config.auto_evict.is_some() && self.write_back.is_none() {
             self.after_writes(files);
         }
         Ok(())
     }
 
-    /// Makes every write made through this store so far durable.
+    /// Makes every write made through this store so far durable: write-back RAM's dirty
+    /// entries are written first.
     pub(crate) fn sync(&self) -> Result<()> {
         self.check_alive()?;
+        self.flush_write_back()?;
         self.pending.sync()
     }
 
@@ -264,9 +316,13 @@ impl Engine {
         self.cache.as_ref()
     }
 
-    /// What the value cache holds; `None` without a cache.
+    /// What the value cache (or write-back RAM) holds; `None` without either.
     pub(crate) fn cache_stats(&self) -> Option<CacheStats> {
-        self.cache.as_ref().map(Cache::stats)
+        match (&self.cache, self.write_back()) {
+            (Some(cache), _) => Some(cache.stats()),
+            (None, Some(wb)) => Some(wb.stats()),
+            (None, None) => None,
+        }
     }
 
     /// After this store removed `key` (or replaced it with a value the cache does not get).
@@ -276,10 +332,14 @@ impl Engine {
         }
     }
 
-    /// Empties the value cache (after removals known only by file name: eviction, purge).
+    /// Empties the value cache (after removals known only by file name: eviction, purge),
+    /// and write-back RAM's clean entries.
     pub(crate) fn cache_clear(&self) {
         if let Some(cache) = &self.cache {
             cache.clear();
+        }
+        if let Some(wb) = self.write_back() {
+            wb.forget_clean();
         }
     }
 
@@ -298,6 +358,13 @@ impl Engine {
     pub(crate) fn clear(&self) -> Result<()> {
         self.check_writable()?;
         self.storage.check_still_there()?;
+        if let Some(wb) = self.write_back() {
+            let _flushing = wb
+                .flushing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            wb.forget_all();
+        }
         let result = self.clear_shards();
         // After the files (also when some are left): a value read before its file was
         // removed is refused by the epoch check.
@@ -321,7 +388,25 @@ impl Engine {
         let id = self.storage.writer_id().unwrap_or("0").to_owned();
         self.storage.destroy(&id)?;
         self.destroyed.store(true, Ordering::Relaxed);
+        if let Some(wb) = self.write_back() {
+            wb.forget_all();
+        }
         self.cache_clear();
         Ok(())
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.destroyed.load(Ordering::Relaxed) {
+            return;
+        }
+        // Best effort (a drop has nobody to tell): call `sync` to see these errors.
+        if self.write_back.is_some() {
+            let _ = self.flush_write_back();
+        }
+        if self.config.sync_interval.is_some() && !self.config.read_only {
+            let _ = self.pending.sync();
+        }
     }
 }

@@ -31,7 +31,12 @@ pub(crate) enum Wanted {
 /// # Errors
 ///
 /// See [`Store::open`](crate::Store::open).
-pub(crate) fn open(path: &Path, mode: Exists, wanted: Wanted, config: Config) -> Result<Engine> {
+pub(crate) fn open(
+    path: &Path,
+    mode: Exists,
+    wanted: Wanted,
+    config: Config,
+) -> Result<Arc<Engine>> {
     config.check()?;
     let path =
         std::path::absolute(path).map_err(|e| Error::io("cannot resolve store path", path, e))?;
@@ -120,7 +125,7 @@ pub(crate) fn read_as_found(path: &Path) -> Result<(PathBuf, Manifest)> {
 }
 
 /// Opens an existing store.
-fn existing(folder: Folder, mode: Exists, wanted: Wanted, config: Config) -> Result<Engine> {
+fn existing(folder: Folder, mode: Exists, wanted: Wanted, config: Config) -> Result<Arc<Engine>> {
     let found = root::read_manifest(&folder)?;
     match (mode, wanted) {
         (Exists::Error, _) => Err(Error::new(
@@ -194,7 +199,12 @@ fn local(folder: Folder, config: &Config, encrypted: bool) -> Result<Local> {
     let writer = if config.read_only {
         None
     } else {
-        Some(Writer::open(&folder, config.lock_timeout, mode)?)
+        let writer = Writer::open(&folder, config.lock_timeout, mode)?;
+        if config.write_back.is_some() {
+            // Write-back mode owns the store: every shard's lock, until it is closed.
+            writer.own_all(&folder)?;
+        }
+        Some(writer)
     };
     Ok(Local::new(folder, writer, mode))
 }
@@ -206,7 +216,7 @@ fn build(
     manifest: Manifest,
     config: Config,
     sealer: Option<crypto::Sealer>,
-) -> Result<Engine> {
+) -> Result<Arc<Engine>> {
     let storage = local(folder, &config, sealer.is_some())?;
     let read_only = config.read_only;
     let seal = Seal::new(config.compress_min, sealer);
@@ -222,7 +232,12 @@ fn build(
 /// Empties a store (for `Exists::Replace`) and gives it the wanted manifest: a new,
 /// empty store with the wanted settings, and a new salt when encrypted. The old entries
 /// go, so the old key (if any) is not needed.
-fn replace(folder: Folder, found: Manifest, wanted: Manifest, config: Config) -> Result<Engine> {
+fn replace(
+    folder: Folder,
+    found: Manifest,
+    wanted: Manifest,
+    config: Config,
+) -> Result<Arc<Engine>> {
     if config.read_only {
         return Err(Error::new(
             ErrorKind::ReadOnly,
@@ -244,6 +259,7 @@ fn replace(folder: Folder, found: Manifest, wanted: Manifest, config: Config) ->
                 cache: None,
                 sync_interval: None,
                 auto_evict: None,
+                write_back: None,
                 ..config.clone()
             },
             Seal::new(None, None),

@@ -363,7 +363,7 @@ impl Engine {
                 _ => found.version.clone(),
             };
             let check = version
-                .filter(|v| cache::cacheable(v, SystemTime::now()))
+                .filter(|v| cache.cacheable(v, SystemTime::now()))
                 .map(|v| (hash, v));
             let stored_len = found.header.total_len();
             let expires_ms = found.header.meta.expires_ms;

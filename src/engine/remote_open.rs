@@ -30,8 +30,23 @@ use crate::seal::{Seal, crypto};
 /// # Errors
 ///
 /// See [`Options::open_url`](crate::Options::open_url).
-pub(crate) fn open(client: Client, mode: Exists, wanted: Wanted, config: Config) -> Result<Engine> {
+pub(crate) fn open(
+    client: Client,
+    mode: Exists,
+    wanted: Wanted,
+    config: Config,
+) -> Result<Arc<Engine>> {
     config.check()?;
+    if config.write_back.is_some() && !config.read_only {
+        // Write-back mode answers from RAM because it owns the store (every shard's lock,
+        // while open); object storage has no lock, so other writers could not be kept out
+        // and their writes would go unseen.
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "write_back needs a local store: object storage has no lock to own it with",
+        )
+        .with_path(client.url()));
+    }
     let mut config = config;
     // Every PUT is durable when it returns: there is nothing for a flush thread to do.
     config.sync_interval = None;
@@ -89,7 +104,7 @@ fn existing(
     mode: Exists,
     wanted: Wanted,
     config: Config,
-) -> Result<Engine> {
+) -> Result<Arc<Engine>> {
     let url = remote.path().to_owned();
     match (mode, wanted) {
         (Exists::Error, _) => Err(Error::new(
@@ -115,7 +130,7 @@ fn build(
     manifest: Manifest,
     config: Config,
     sealer: Option<crypto::Sealer>,
-) -> Result<Engine> {
+) -> Result<Arc<Engine>> {
     let seal = Seal::new(config.compress_min, sealer);
     Engine::new(remote, manifest, config, seal)
 }
@@ -127,7 +142,7 @@ fn replace(
     found: Manifest,
     wanted: Manifest,
     config: Config,
-) -> Result<Engine> {
+) -> Result<Arc<Engine>> {
     if config.read_only {
         return Err(Error::new(
             ErrorKind::ReadOnly,
@@ -148,6 +163,7 @@ fn replace(
                 cache: None,
                 sync_interval: None,
                 auto_evict: None,
+                write_back: None,
                 ..config.clone()
             },
             Seal::new(None, None),

@@ -121,6 +121,9 @@ pub(crate) struct StageOpts {
     pub durable: bool,
     /// Set the file's times to this (a store with a clock of its own).
     pub stamp: Option<SystemTime>,
+    /// The commit is to tell the version it puts in place
+    /// ([`Storage::commit_versioned`]).
+    pub version: bool,
 }
 
 /// Where a store's bytes live. See the module docs.
@@ -158,6 +161,20 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     /// Makes a staged entry the entry of its hash, as `mode` allows.
     fn commit(&self, staged: Staged, mode: PutMode) -> Result<Put>;
 
+    /// Commits like [`commit`](Storage::commit) and tells the version it put in place,
+    /// when the entry was staged with [`StageOpts::version`] and the storage can tell.
+    fn commit_versioned(&self, staged: Staged, mode: PutMode) -> Result<(Put, Option<Version>)> {
+        Ok((self.commit(staged, mode)?, None))
+    }
+
+    /// Whether a version, once this process has seen it, can never be seen again after the
+    /// entry changes: every change gets a new change time ([`crate::fs::sys::stamps_observed_changes`])
+    /// or a new ETag. Then the validated cache may keep a value the moment it is read or
+    /// written; otherwise only once its file has settled.
+    fn versions_never_repeat(&self) -> bool {
+        false
+    }
+
     /// Commits several staged entries (overwriting), each under its shard's lock (where
     /// there is one), calling `on_commit(i)` for each one committed while that lock is
     /// held; returns the indices committed, in order, and the first error.
@@ -185,6 +202,13 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
 
     /// Makes these entries' bytes durable (after fast writes).
     fn sync_entries(&self, hashes: &[Hash]) -> Result<()>;
+
+    /// Records, before an entry that expires is written, that the store holds one.
+    fn note_expiring(&self, durable: bool) -> Result<()>;
+
+    /// Whether the store may hold an entry that expires (when it surely does not, a removal
+    /// need not read the entry to tell an expired value from a live one).
+    fn may_hold_expiring(&self) -> bool;
 
     /// Takes shard `shard`'s write lock (`None`: this storage has no lock).
     fn lock(&self, shard: u8) -> Result<Option<ShardGuard<'_>>>;

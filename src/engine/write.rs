@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Engine;
 use super::cache::{CachedValue, Fill};
 use super::read::Found;
-use super::storage::{Hash, Put, PutMode, Staged};
+use super::storage::{Hash, Put, PutMode, StageOpts, Staged, Version};
 use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::format::entry;
 use crate::fs::read::Need;
@@ -118,6 +118,9 @@ impl Engine {
             modified_ms: now,
             expires_ms: self.expires_ms(now, expiry),
         };
+        if times.expires_ms != 0 && !self.config().read_only {
+            self.storage().note_expiring(self.durable())?;
+        }
         self.seal()
             .encode(key, times, &|| self.entry_path(hash), encode_value)
     }
@@ -139,20 +142,32 @@ impl Engine {
     /// is there: staged outside the lock, committed under it.
     pub(crate) fn put(&self, key: &[u8], hash: &Hash, new: NewEntry) -> Result<()> {
         self.check_writable()?;
+        if let Some(wb) = self.write_back() {
+            if new.cached.is_some() {
+                return self.wb_put(wb, key, hash, new);
+            }
+            // A write without the value RAM keeps (bytes through a typed store's raw
+            // view): past RAM, which forgets the key.
+            let _guard = self.lock(hash[0])?;
+            wb.forget(key);
+        }
         let stored = Stored::of(&new.bytes);
-        let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
+        let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
         let guard = self.lock(hash[0])?;
-        self.commit(staged, PutMode::Overwrite)?;
-        self.cache_written(key, stored, new.cached);
+        let (_, version) = self
+            .storage()
+            .commit_versioned(staged, PutMode::Overwrite)?;
+        self.cache_written(key, hash, stored, new.cached, version);
         drop(guard);
         self.written(&[*hash], &[])
     }
 
-    /// Commits a staged entry unconditionally.
-    fn commit(&self, staged: Staged, mode: PutMode) -> Result<bool> {
-        match self.storage().commit(staged, mode)? {
-            Put::Done => Ok(true),
-            Put::Conflict(_) => Ok(false),
+    /// How one entry is staged: as [`stage_opts`](Engine::stage_opts) says, and asking
+    /// the commit for the version it makes when the validated cache can keep it.
+    fn stage_one(&self) -> StageOpts {
+        StageOpts {
+            version: self.cache().is_some_and(|c| c.needs_versions()),
+            ..self.stage_opts()
         }
     }
 
@@ -160,7 +175,7 @@ impl Engine {
     pub(crate) fn prepare(&self, hash: &Hash, new: NewEntry) -> Result<Prepared> {
         self.check_writable()?;
         let stored = Stored::of(&new.bytes);
-        let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
+        let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
         Ok(Prepared {
             staged,
             stored,
@@ -168,10 +183,18 @@ impl Engine {
         })
     }
 
-    /// After this store wrote an entry of `key`: the cache keeps `value` (trusted mode,
-    /// when given) or forgets the key. The caller holds the store lock (when there is
-    /// one), so the cache follows the order of the writes.
-    pub(crate) fn cache_written(&self, key: &[u8], stored: Stored, value: Option<CachedValue>) {
+    /// After this store wrote an entry of `key`: the cache keeps `value` (when given, in
+    /// trusted mode, or in validated mode with the `version` the commit made) or forgets
+    /// the key. The caller holds the key's lock (when there is one), so the cache follows
+    /// the order of the writes.
+    pub(crate) fn cache_written(
+        &self,
+        key: &[u8],
+        hash: &Hash,
+        stored: Stored,
+        value: Option<CachedValue>,
+        version: Option<Version>,
+    ) {
         let Some(cache) = self.cache() else { return };
         let (Some(value), Some(expires_ms)) = (value, stored.expires_ms) else {
             cache.forget(key);
@@ -180,7 +203,7 @@ impl Engine {
         cache.written(Fill {
             key,
             value,
-            check: None,
+            check: version.map(|v| (*hash, v)),
             expires_ms,
             stored_len: stored.len,
         });
@@ -259,11 +282,12 @@ impl Engine {
                 }
                 Step::Put(new, r) => {
                     let stored = Stored::of(&new.bytes);
-                    let staged = self.storage().stage(hash, new.bytes, self.stage_opts())?;
-                    if !self.commit(staged, mode)? {
+                    let staged = self.storage().stage(hash, new.bytes, self.stage_one())?;
+                    let (Put::Done, version) = self.storage().commit_versioned(staged, mode)?
+                    else {
                         continue;
-                    }
-                    self.cache_written(key, stored, new.cached);
+                    };
+                    self.cache_written(key, hash, stored, new.cached, version);
                     drop(guard);
                     self.written(&[*hash], &[])?;
                     return Ok(r);
@@ -272,14 +296,14 @@ impl Engine {
                     let Some(p) = prepared.take() else {
                         return Err(Error::new(ErrorKind::InvalidInput, "nothing was prepared"));
                     };
-                    match self.storage().commit(p.staged, mode)? {
-                        Put::Done => {}
-                        Put::Conflict(staged) => {
+                    let version = match self.storage().commit_versioned(p.staged, mode)? {
+                        (Put::Done, version) => version,
+                        (Put::Conflict(staged), _) => {
                             prepared = Some(Prepared { staged, ..p });
                             continue;
                         }
-                    }
-                    self.cache_written(key, p.stored, p.cached);
+                    };
+                    self.cache_written(key, hash, p.stored, p.cached, version);
                     drop(guard);
                     self.written(&[*hash], &[])?;
                     return Ok(r);

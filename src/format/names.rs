@@ -29,6 +29,9 @@ pub const TMP: &str = "tmp";
 /// not a shard, so listings skip it, and it is not a creation leftover, so a folder holding
 /// it without a manifest is not taken for a half-made store.
 pub const QUARANTINE: &str = "quarantine";
+/// The note in `tmp/` that says the store has held an entry that expires (made once,
+/// never removed): until it exists a removal need not read the entry it removes.
+pub const EXPIRING: &str = "expiring";
 /// Entry file extension.
 pub const ENTRY_EXT: &str = ".dkv";
 /// Prefix of in-progress writes inside shard folders.

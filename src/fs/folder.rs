@@ -16,8 +16,9 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use super::sys;
 use crate::error::{Error, Result};
@@ -37,8 +38,14 @@ fn budget() -> &'static AtomicI64 {
 pub(crate) struct Folder {
     path: PathBuf,
     root: OwnedFd,
-    shards: Box<[RwLock<Option<Arc<OwnedFd>>>]>,
+    /// The kept shard handles: set once, read without a lock or a reference count (a get
+    /// only loads the pointer, so threads reading in parallel share no written cache line).
+    shards: Box<[OnceLock<Arc<OwnedFd>>]>,
+    /// Set when a kept shard folder was found removed: its handle is not used again.
+    gone: Box<[AtomicBool]>,
     kept: AtomicUsize,
+    /// See [`sys::stamps_observed_changes`].
+    stamps_observed_changes: bool,
 }
 
 /// A shard folder's handle: kept by the folder, or opened for one call.
@@ -67,12 +74,21 @@ impl Drop for Folder {
 impl Folder {
     /// A folder from its open root handle; `path` is how errors and `path_of` name it.
     pub(crate) fn new(path: PathBuf, root: OwnedFd) -> Self {
+        let stamps_observed_changes = sys::stamps_observed_changes(root.as_fd());
         Folder {
+            stamps_observed_changes,
             path,
             root,
-            shards: (0..names::SHARDS).map(|_| RwLock::new(None)).collect(),
+            shards: (0..names::SHARDS).map(|_| OnceLock::new()).collect(),
+            gone: (0..names::SHARDS).map(|_| AtomicBool::new(false)).collect(),
             kept: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether every change of a file dirkv has `fstat`ed gets a new change time here
+    /// (see [`sys::stamps_observed_changes`]).
+    pub(crate) fn stamps_observed_changes(&self) -> bool {
+        self.stamps_observed_changes
     }
 
     /// The store folder's path (absolute, as opened).
@@ -113,17 +129,20 @@ impl Folder {
     /// it is a link or not a folder; `Io` otherwise.
     pub(crate) fn shard(&self, shard: u8) -> Result<ShardFd> {
         match self.keep(shard)? {
-            Some(kept) => Ok(ShardFd::Kept(kept)),
+            Some(kept) => Ok(ShardFd::Kept(Arc::clone(kept))),
             None => Ok(ShardFd::Once(self.open_shard(shard)?)),
         }
     }
 
     /// The kept handle of `shard`, opening and keeping it when the budget allows;
-    /// `Ok(None)` when it is not kept and the budget is spent.
-    fn keep(&self, shard: u8) -> Result<Option<Arc<OwnedFd>>> {
-        let slot = &self.shards[usize::from(shard)];
-        if let Some(fd) = &*slot.read().unwrap_or_else(PoisonError::into_inner) {
-            return Ok(Some(Arc::clone(fd)));
+    /// `Ok(None)` when it is not kept and the budget is spent, or its folder was removed.
+    fn keep(&self, shard: u8) -> Result<Option<&Arc<OwnedFd>>> {
+        let i = usize::from(shard);
+        if self.gone[i].load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        if let Some(fd) = self.shards[i].get() {
+            return Ok(Some(fd));
         }
         if budget().fetch_sub(1, Ordering::Relaxed) <= 0 {
             budget().fetch_add(1, Ordering::Relaxed);
@@ -136,20 +155,40 @@ impl Folder {
                 return Err(e);
             }
         };
-        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
-        match &*guard {
-            Some(kept) => {
-                // Another thread kept one first.
-                budget().fetch_add(1, Ordering::Relaxed);
-                Ok(Some(Arc::clone(kept)))
-            }
-            None => {
-                let kept = Arc::new(fd);
-                *guard = Some(Arc::clone(&kept));
+        match self.shards[i].set(Arc::new(fd)) {
+            Ok(()) => {
                 self.kept.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(kept))
+            }
+            // Another thread kept one first: ours closes.
+            Err(_) => {
+                budget().fetch_add(1, Ordering::Relaxed);
             }
         }
+        Ok(self.shards[i].get())
+    }
+
+    /// Opens and keeps every shard's handle, whatever the budget (a store that owns all its
+    /// shards' locks needs them all).
+    ///
+    /// # Errors
+    ///
+    /// As [`shard`](Folder::shard).
+    pub(crate) fn keep_all(&self) -> Result<Vec<Arc<OwnedFd>>> {
+        let mut out = Vec::with_capacity(names::SHARDS);
+        for shard in 0..=255u8 {
+            let i = usize::from(shard);
+            if self.shards[i].get().is_none() {
+                let fd = self.open_shard(shard)?;
+                if self.shards[i].set(Arc::new(fd)).is_ok() {
+                    self.kept.fetch_add(1, Ordering::Relaxed);
+                    budget().fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            if let Some(fd) = self.shards[i].get() {
+                out.push(Arc::clone(fd));
+            }
+        }
+        Ok(out)
     }
 
     /// The handle of shard `shard` opened afresh by name (not the kept one): for `clear`
@@ -158,18 +197,15 @@ impl Folder {
         self.open_shard(shard)
     }
 
-    /// Drops the kept handle of `shard` when its folder was removed (its link count is 0),
-    /// so that the next call opens what the path holds now. Returns whether it did.
+    /// Stops using the kept handle of `shard` when its folder was removed (its link count
+    /// is 0), so that the next call opens what the path holds now. Returns whether it did.
     pub(crate) fn forget_if_gone(&self, shard: u8) -> bool {
-        let slot = &self.shards[usize::from(shard)];
-        let mut guard = slot.write().unwrap_or_else(PoisonError::into_inner);
-        let gone = guard
-            .as_ref()
+        let i = usize::from(shard);
+        let gone = self.shards[i]
+            .get()
             .is_some_and(|fd| sys::fstat(&**fd).is_ok_and(|st| st.st_nlink == 0));
         if gone {
-            *guard = None;
-            self.kept.fetch_sub(1, Ordering::Relaxed);
-            budget().fetch_add(1, Ordering::Relaxed);
+            self.gone[i].store(true, Ordering::Relaxed);
         }
         gone
     }
@@ -224,12 +260,16 @@ impl Folder {
     /// is missing.
     pub(crate) fn stat_entry(&self, hash: &[u8; 32]) -> io::Result<Option<sys::Stat>> {
         let name = EntryName::of(hash);
-        let shard = match self.shard(hash[0]) {
-            Ok(fd) => fd,
-            Err(e) if e.io_error_kind() == Some(io::ErrorKind::NotFound) => return Ok(None),
+        let stat = match self.keep(hash[0]) {
+            Ok(Some(kept)) => sys::stat(kept.as_fd(), name.as_str()),
+            Ok(None) => match self.open_shard(hash[0]) {
+                Ok(fd) => sys::stat(fd.as_fd(), name.as_str()),
+                Err(_) => return Ok(None),
+            },
+            // A missing shard, or one that is not a folder, holds no entry.
             Err(_) => return Ok(None),
         };
-        match sys::stat(shard.fd(), name.as_str()) {
+        match stat {
             Ok(st) => Ok(Some(st)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),

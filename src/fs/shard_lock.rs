@@ -24,6 +24,8 @@ use crate::format::names;
 pub(crate) struct ShardLocks {
     mutexes: Box<[Mutex<()>]>,
     timeout: Option<Duration>,
+    /// Every shard's `flock`, held from [`own_all`](ShardLocks::own_all) on.
+    owned: std::sync::OnceLock<Vec<std::sync::Arc<std::os::fd::OwnedFd>>>,
 }
 
 /// Holds one shard's write lock (or, as a fallback, the store's); dropping it releases it.
@@ -36,6 +38,8 @@ pub(crate) enum ShardGuard<'a> {
         _guard: LockGuard<'a>,
         _mutex: MutexGuard<'a, ()>,
     },
+    /// The `flock` is held for the store's whole life (write-back mode): only the mutex.
+    Held { _mutex: MutexGuard<'a, ()> },
 }
 
 impl Drop for ShardGuard<'_> {
@@ -59,7 +63,52 @@ impl ShardLocks {
         ShardLocks {
             mutexes: (0..names::SHARDS).map(|_| Mutex::new(())).collect(),
             timeout,
+            owned: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Takes every shard's `flock` and keeps it until the store is closed (write-back mode),
+    /// waiting at most the lock timeout for each.
+    ///
+    /// # Errors
+    ///
+    /// `Locked` when another writer holds one past the timeout (the ones taken are
+    /// released); the shards' errors; `Io`.
+    pub(crate) fn own_all(&self, folder: &Folder) -> Result<()> {
+        let fds = folder.keep_all()?;
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        let mut pause = Duration::from_micros(100);
+        for (shard, fd) in fds.iter().enumerate() {
+            loop {
+                let op = if deadline.is_some() {
+                    FlockOperation::NonBlockingLockExclusive
+                } else {
+                    FlockOperation::LockExclusive
+                };
+                match rustix::fs::flock(&**fd, op) {
+                    Ok(()) => break,
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                        if let Some(deadline) = deadline
+                            && let Err(err) = wait(folder, deadline, &mut pause)
+                        {
+                            release(&fds[..shard]);
+                            return Err(err);
+                        }
+                    }
+                    Err(e) => {
+                        release(&fds[..shard]);
+                        return Err(Error::io(
+                            "cannot lock the shard folder",
+                            &folder.shard_path(shard as u8),
+                            io::Error::from(e),
+                        ));
+                    }
+                }
+            }
+        }
+        let _ = self.owned.set(fds);
+        Ok(())
     }
 
     /// Takes shard `shard`'s write lock, waiting at most the lock timeout.
@@ -87,6 +136,9 @@ impl ShardLocks {
                 }
             },
         };
+        if self.owned.get().is_some() {
+            return Ok(ShardGuard::Held { _mutex: guard });
+        }
         let fd = folder.shard(shard)?;
         loop {
             let op = if deadline.is_some() {
@@ -135,6 +187,9 @@ impl ShardLocks {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return Ok(None),
         };
+        if self.owned.get().is_some() {
+            return Ok(Some(ShardGuard::Held { _mutex: guard }));
+        }
         let fd = folder.shard(shard)?;
         match rustix::fs::flock(fd.fd(), FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(ShardGuard::Shard { fd, _mutex: guard })),
@@ -149,6 +204,13 @@ impl ShardLocks {
                 io::Error::from(e),
             )),
         }
+    }
+}
+
+/// Releases the `flock`s of `fds` (after a failed [`ShardLocks::own_all`]).
+fn release(fds: &[std::sync::Arc<std::os::fd::OwnedFd>]) {
+    for fd in fds {
+        let _ = rustix::fs::flock(&**fd, FlockOperation::Unlock);
     }
 }
 

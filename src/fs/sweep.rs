@@ -110,7 +110,10 @@ pub(crate) fn sweep(
                         }
                     }
                 }
-            } else if is_plain_file(tmp, &name, kind) && is_older(tmp, &name, opts.stale_age) {
+            } else if name != names::EXPIRING
+                && is_plain_file(tmp, &name, kind)
+                && is_older(tmp, &name, opts.stale_age)
+            {
                 remove(tmp, &name, &mut out.removed);
             }
             if dead.len() >= DEAD_AT_ONCE || (!opts.full && looked >= TMP_ITEMS) {
@@ -244,6 +247,7 @@ mod tests {
         durable: false,
         mode: 0o600,
         stamp: None,
+        keep_open: false,
     };
 
     #[test]

@@ -45,6 +45,8 @@ pub(crate) struct Temp {
     shard: ShardFd,
     name: String,
     hash: [u8; 32],
+    /// The file, kept open when the commit is to tell the identity of what it put in place.
+    file: Option<File>,
     committed: bool,
 }
 
@@ -81,6 +83,8 @@ pub(crate) struct WriteOpts {
     pub mode: u32,
     /// Set the file's times to this (a store with a clock of its own).
     pub stamp: Option<SystemTime>,
+    /// Keep the file open until the commit, which then tells its identity.
+    pub keep_open: bool,
 }
 
 /// Writes `bytes` to a new temp file beside the entry of `hash`, named for `writer_id`.
@@ -114,13 +118,17 @@ pub(crate) fn write_temp(
             }
             Err(e) => return Err(Error::io("cannot write entry", &entry(), e)),
         };
-        let temp = Temp {
+        let mut temp = Temp {
             shard,
             name,
             hash: *hash,
+            file: None,
             committed: false,
         };
         fill(&file, bytes, opts).ctx("cannot write entry", entry())?;
+        if opts.keep_open {
+            temp.file = Some(file);
+        }
         return Ok(temp);
     }
 }
@@ -139,17 +147,30 @@ fn fill(mut file: &File, bytes: &[u8], opts: WriteOpts) -> io::Result<()> {
 
 /// Renames a temp file over its entry. On error the temp file is unlinked.
 ///
+/// When the temp file was kept open ([`WriteOpts::keep_open`]), returns the identity of
+/// the entry file it became, taken with `fstat` on its own descriptor after the rename
+/// (the rename sets its change time), so it is this file's even if another writer has
+/// replaced it since.
+///
 /// # Errors
 ///
 /// `Io` naming the entry.
-pub(crate) fn commit(folder: &Folder, mut temp: Temp) -> Result<()> {
+pub(crate) fn commit(folder: &Folder, mut temp: Temp) -> Result<Option<sys::FileId>> {
     let name = EntryName::of(&temp.hash);
     sys::rename(temp.shard.fd(), &temp.name, temp.shard.fd(), name.as_str()).ctx(
         "cannot rename temp file into place",
         folder.entry_path(&temp.hash),
     )?;
     temp.committed = true;
-    Ok(())
+    let Some(file) = temp.file.take() else {
+        return Ok(None);
+    };
+    // Renamed over since (link count 0): nothing to know. A failed fstat only costs the
+    // cache a value.
+    Ok(sys::fstat(&file)
+        .ok()
+        .filter(|st| st.st_nlink > 0)
+        .map(|st| sys::FileId::of(&st)))
 }
 
 /// Removes the entry file of `hash`; `Ok(false)` when there was none.
@@ -202,6 +223,7 @@ mod tests {
         durable: false,
         mode: 0o600,
         stamp: None,
+        keep_open: false,
     };
 
     #[test]

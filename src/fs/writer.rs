@@ -30,6 +30,8 @@ pub(crate) struct Writer {
     marker: Option<Marker>,
     /// Whether the marker has been made durable (see [`Writer::marker_durable`]).
     synced: AtomicBool,
+    /// Whether `tmp/expiring` is known to exist (see [`Writer::note_expiring`]).
+    expiring: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -58,14 +60,14 @@ impl Writer {
     /// cannot be opened or made.
     pub(crate) fn open(folder: &Folder, lock_timeout: Option<Duration>, mode: u32) -> Result<Self> {
         let lock = open_lock(folder, lock_timeout, mode)?;
-        let id = new_writer_id();
-        let marker = make_marker(folder, &id, mode);
+        let (id, marker) = make_marker(folder, mode);
         Ok(Writer {
             id,
             lock,
             shards: ShardLocks::new(lock_timeout),
             marker,
             synced: AtomicBool::new(false),
+            expiring: AtomicBool::new(false),
         })
     }
 
@@ -94,6 +96,15 @@ impl Writer {
         self.lock.lock()
     }
 
+    /// Takes every shard's write lock for as long as this writer lives (write-back mode).
+    ///
+    /// # Errors
+    ///
+    /// `Locked` when another writer holds one past the lock timeout.
+    pub(crate) fn own_all(&self, folder: &Folder) -> Result<()> {
+        self.shards.own_all(folder)
+    }
+
     /// Takes shard `shard`'s write lock, waiting at most the lock timeout.
     ///
     /// # Errors
@@ -110,6 +121,48 @@ impl Writer {
     /// `Io` when locking fails.
     pub(crate) fn try_lock(&self, folder: &Folder, shard: u8) -> Result<Option<ShardGuard<'_>>> {
         self.shards.try_lock(folder, &self.lock, shard)
+    }
+
+    /// Records that the store holds (or held) an entry that expires, before that entry is
+    /// written: `tmp/expiring` is made once, and synced with `tmp/` when `durable`.
+    ///
+    /// # Errors
+    ///
+    /// `Io` when it cannot be made.
+    pub(crate) fn note_expiring(&self, folder: &Folder, durable: bool) -> Result<()> {
+        if self.expiring.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let Some(tmp) = self.tmp() else {
+            // Without a usable `tmp/` nothing is recorded, and removals always read.
+            return Ok(());
+        };
+        let path = folder.path_of(names::TMP).join(names::EXPIRING);
+        sys::open_regular(tmp, names::EXPIRING, true, 0o644)
+            .ctx("cannot write to folder", &path)?;
+        if durable {
+            sys::sync_dir(tmp).ctx("cannot sync folder", folder.path_of(names::TMP))?;
+        }
+        self.expiring.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Whether the store may hold an entry that expires: `tmp/expiring` exists (or cannot
+    /// be looked for: the safe answer is yes).
+    pub(crate) fn may_hold_expiring(&self) -> bool {
+        if self.expiring.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(tmp) = self.tmp() else {
+            return true;
+        };
+        match sys::stat(tmp, names::EXPIRING) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            _ => {
+                self.expiring.store(true, Ordering::Relaxed);
+                true
+            }
+        }
     }
 
     /// In durable mode, makes this writer's marker durable (file, then `tmp/`) before its
@@ -157,23 +210,43 @@ fn open_lock(folder: &Folder, timeout: Option<Duration>, mode: u32) -> Result<St
     }
 }
 
-/// Creates and locks this writer's marker `tmp/w-<id>.lock`; `None` when that is not
-/// possible. `tmp/` is made when it is missing, and never used through a link.
-fn make_marker(folder: &Folder, id: &str, mode: u32) -> Option<Marker> {
+/// Picks this writer's id and creates and locks its marker `tmp/w-<id>.lock`; the marker
+/// is `None` when that is not possible. `tmp/` is made when it is missing, and never used
+/// through a link.
+///
+/// A sweeper may find a new marker before it is locked, take it for a dead writer's, and
+/// sweep every temp file of that id: then that id is given up (the sweeper holds its
+/// marker) and another one is tried, so no temp file of this writer ever carries an id a
+/// sweeper thinks dead. After a few tries the writer goes without a marker under a fresh
+/// id (its temp files are then swept by age only).
+fn make_marker(folder: &Folder, mode: u32) -> (String, Option<Marker>) {
     let tmp = match sys::open_dir(folder.root(), names::TMP) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            sys::mkdir(folder.root(), names::TMP, super::dir_mode(mode)).ok()?;
-            sys::open_dir(folder.root(), names::TMP).ok()?
+            let _ = sys::mkdir(folder.root(), names::TMP, super::dir_mode(mode));
+            sys::open_dir(folder.root(), names::TMP)
         }
-        other => other.ok()?,
+        other => other,
     };
-    let name = names::marker_name(id);
-    let file = sys::create_new(tmp.as_fd(), &name, mode).ok()?;
-    let marker = Marker { tmp, name, file };
-    // A sweeper that found the new marker unlocked holds it for a moment: then this writer
-    // goes without one (its temp files are swept by age only), rather than wait.
-    marker.file.try_lock().ok()?;
-    Some(marker)
+    let Ok(tmp) = tmp else {
+        return (new_writer_id(), None);
+    };
+    for _ in 0..8 {
+        let id = new_writer_id();
+        let name = names::marker_name(&id);
+        let Ok(file) = sys::create_new(tmp.as_fd(), &name, mode) else {
+            return (new_writer_id(), None);
+        };
+        let Ok(tmp) = tmp.try_clone() else {
+            let _ = sys::unlink(tmp.as_fd(), &name);
+            return (new_writer_id(), None);
+        };
+        let marker = Marker { tmp, name, file };
+        if marker.file.try_lock().is_ok() {
+            return (id, Some(marker));
+        }
+        // Taken by a sweeper: dropping the marker unlinks its name; this id is burnt.
+    }
+    (new_writer_id(), None)
 }
 
 /// A random-enough writer id: 12 hex digits of SHA-256 over pid, time and a counter.

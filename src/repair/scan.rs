@@ -36,6 +36,9 @@ pub enum ItemKind {
         /// Left behind by a writer that is gone.
         stale: bool,
     },
+    /// A note the store keeps about itself in `tmp/` (`tmp/expiring`: it has held an
+    /// entry that expires).
+    Note,
     /// A writer's marker in `tmp/`; `alive` while that writer holds its lock.
     Marker {
         /// The writer still has the store open.
@@ -283,8 +286,10 @@ impl Scan {
             let alive = marker.as_ref().map(|id| {
                 self.own_id.as_deref() == Some(id.as_str()) || marker_is_locked(tmp.as_fd(), &name)
             });
+            let note = name == names::EXPIRING;
             let item = self.item(tmp.as_fd(), tmp_path.clone(), &name, |t, modified| {
                 match (t, alive) {
+                    (FileType::File, _) if note => ItemKind::Note,
                     (FileType::File, Some(alive)) => ItemKind::Marker { alive },
                     (FileType::File, None) => ItemKind::Temp {
                         stale: self.is_older(modified),

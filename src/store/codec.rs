@@ -47,7 +47,17 @@ pub trait Codec<V>: Send + Sync + 'static {
     fn decode(&self, bytes: &[u8]) -> Result<V, BoxError>;
 }
 
-/// MessagePack through `rmp-serde`, structs as maps so field names survive (the default).
+/// MessagePack through `rmp-serde` (the default): structs as maps so field names survive.
+///
+/// A value that is itself a byte sequence (`Store<_, Vec<u8>>`, `Box<[u8]>`) is written as
+/// one MessagePack `bin`, so a 4 KiB page is 4 KiB plus 3 bytes rather than an array of
+/// 4,096 integers (+50% size, much slower to decode); other languages read it as bytes
+/// (Python `bytes`) and `dirkv get` shows it as `{"$bytes":"…"}`. Both forms decode into a
+/// `Vec<u8>`, so stores written before read as before. Byte sequences *inside* a struct or
+/// a collection keep serde's default (an array of integers), as every other encoding is
+/// unchanged; mark such a field `#[serde(with = "serde_bytes")]` to store it as `bin`.
+///
+/// For values that are only bytes, [`Raw`] stores them with no encoding at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgPack;
 
@@ -57,7 +67,8 @@ impl<V: Serialize + DeserializeOwned> Codec<V> for MsgPack {
     }
 
     fn encode(&self, value: &V, out: &mut Vec<u8>) -> Result<(), BoxError> {
-        rmp_serde::encode::write_named(out, value)?;
+        let mut se = rmp_serde::Serializer::new(out).with_struct_map();
+        super::top_bytes::serialize(value, &mut se)?;
         Ok(())
     }
 
@@ -66,8 +77,12 @@ impl<V: Serialize + DeserializeOwned> Codec<V> for MsgPack {
     }
 }
 
-/// Raw bytes: a `Vec<u8>` value is stored as it is, with no serialization at all.
-/// Useful for pages, blobs and values that are already encoded.
+/// Raw bytes: a `Vec<u8>`, `Box<[u8]>` or `[u8; N]` value is stored as it is, with no
+/// serialization at all. Useful for pages, blobs and values that are already encoded; the
+/// codec of choice for a paged memory (`Store<u64, [u8; 4096], Raw>` or
+/// `Store<u64, Vec<u8>, Raw>`). A `[u8; N]` store refuses to decode a value of another
+/// length ([`Decode`](crate::ErrorKind::Decode)). [`Store::set_bytes`](crate::Store::set_bytes)
+/// writes a `&[u8]` without making a value first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Raw;
 
@@ -86,9 +101,41 @@ impl Codec<Vec<u8>> for Raw {
     }
 }
 
+impl Codec<Box<[u8]>> for Raw {
+    fn name(&self) -> &str {
+        "raw"
+    }
+
+    fn encode(&self, value: &Box<[u8]>, out: &mut Vec<u8>) -> Result<(), BoxError> {
+        out.extend_from_slice(value);
+        Ok(())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<Box<[u8]>, BoxError> {
+        Ok(bytes.into())
+    }
+}
+
+impl<const N: usize> Codec<[u8; N]> for Raw {
+    fn name(&self) -> &str {
+        "raw"
+    }
+
+    fn encode(&self, value: &[u8; N], out: &mut Vec<u8>) -> Result<(), BoxError> {
+        out.extend_from_slice(value);
+        Ok(())
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<[u8; N], BoxError> {
+        <[u8; N]>::try_from(bytes)
+            .map_err(|_| format!("the value is {} bytes long, not {N}", bytes.len()).into())
+    }
+}
+
 /// JSON through `serde_json` (feature `json`): compact, UTF-8, so `cat` shows the value.
 /// Larger and slower than MessagePack; maps must have string keys.
 #[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Json;
 
@@ -154,6 +201,61 @@ mod tests {
         let mut out = Vec::new();
         Raw.encode(&vec![1, 2, 3], &mut out).unwrap();
         assert_eq!(out, [1, 2, 3]);
-        assert_eq!(Raw.decode(&out).unwrap(), vec![1, 2, 3]);
+        assert_eq!(
+            <Raw as Codec<Vec<u8>>>::decode(&Raw, &out).unwrap(),
+            vec![1, 2, 3]
+        );
+        let page: [u8; 3] = Raw.decode(&out).unwrap();
+        assert_eq!(page, [1, 2, 3]);
+        assert!(<Raw as Codec<[u8; 4]>>::decode(&Raw, &out).is_err());
+        let boxed: Box<[u8]> = Raw.decode(&out).unwrap();
+        assert_eq!(&*boxed, &[1, 2, 3]);
+    }
+
+    #[test]
+    fn msgpack_writes_bytes_as_bin_and_reads_both_forms() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Page {
+            id: u32,
+            body: Vec<u8>,
+        }
+        let mut out = Vec::new();
+        MsgPack.encode(&vec![7u8; 4096], &mut out).unwrap();
+        assert_eq!(
+            out.len(),
+            4096 + 3,
+            "bin 16: marker, 2 length bytes, the bytes"
+        );
+        assert_eq!(out[0], 0xc5);
+        let back: Vec<u8> = MsgPack.decode(&out).unwrap();
+        assert_eq!(back, vec![7u8; 4096]);
+        // The integer-array form of older stores still reads.
+        let old = rmp_serde::to_vec(&vec![1u8, 2, 3]).unwrap();
+        assert_eq!(old[0], 0x93);
+        let back: Vec<u8> = MsgPack.decode(&old).unwrap();
+        assert_eq!(back, [1, 2, 3]);
+        // Inside a struct too.
+        let p = Page {
+            id: 1,
+            body: vec![9; 10],
+        };
+        // Inside a struct, serde's default is kept: the encoding rmp_serde gives.
+        let mut out = Vec::new();
+        MsgPack.encode(&p, &mut out).unwrap();
+        assert_eq!(out, rmp_serde::to_vec_named(&p).unwrap());
+        assert_eq!(MsgPack.decode(&out).ok(), Some(p));
+        // Boxed slices, and empty ones.
+        let mut out = Vec::new();
+        MsgPack
+            .encode(&Box::<[u8]>::from(&b"ab"[..]), &mut out)
+            .unwrap();
+        assert_eq!(out, [0xc4, 2, b'a', b'b']);
+        let mut out = Vec::new();
+        MsgPack.encode(&Vec::<u8>::new(), &mut out).unwrap();
+        assert_eq!(out, [0x90], "an empty one stays an empty array");
+        // Other small integers stay integers.
+        let mut out = Vec::new();
+        MsgPack.encode(&vec![1u16, 2], &mut out).unwrap();
+        assert_eq!(out, [0x92, 1, 2]);
     }
 }

@@ -25,15 +25,19 @@ struct Walk<C> {
     hashes: Entries,
     shared: Arc<Shared<C>>,
     now: u64,
+    /// Why the walk could not begin (write-back RAM could not be written first).
+    failed: Option<Error>,
 }
 
 impl<C> Walk<C> {
     fn new(shared: Arc<Shared<C>>) -> Self {
         let engine = shared.raw.engine();
+        let failed = engine.before_walk().err();
         Walk {
             hashes: engine.entries(),
             now: engine.now_ms(),
             shared,
+            failed,
         }
     }
 
@@ -42,6 +46,9 @@ impl<C> Walk<C> {
         need: Need,
         item: impl Fn(&C, &Found<'_>) -> Result<T>,
     ) -> Option<Result<T>> {
+        if let Some(e) = self.failed.take() {
+            return Some(Err(e));
+        }
         loop {
             let hash = match self.hashes.next()? {
                 Ok(hash) => hash,

@@ -2,8 +2,11 @@
 //! plus a key type and a value codec: each method turns its key into bytes, encodes or
 //! decodes the value, and calls the one non-generic body.
 
+mod batch;
 mod iter;
 mod rmw;
+mod top_bytes;
+mod write;
 
 pub(crate) mod codec;
 pub(crate) mod key;
@@ -16,14 +19,13 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use iter::{Iter, Keys, Values};
 
 use crate::engine::Engine;
-use crate::engine::cache::{CacheStats, CachedValue, ValueFns};
+use crate::engine::cache::{CacheStats, ValueFns};
 use crate::engine::read::Found;
-use crate::engine::write::{Expiry, NewEntry};
+use crate::engine::write_back::Known;
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::names;
 use crate::fs::read::Need;
@@ -132,6 +134,17 @@ impl<K, V, C> Store<K, V, C> {
     }
 }
 
+/// The codecs whose stored form of a value is its bytes as they are ([`Raw`](crate::Raw)),
+/// for [`Store::set_bytes`].
+pub trait RawBytes: sealed::Sealed {}
+
+impl RawBytes for codec::Raw {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::codec::Raw {}
+}
+
 /// Decodes a value read from the entry `found`.
 pub(crate) fn decode_value<V, C: Codec<V>>(codec: &C, found: &Found<'_>) -> Result<V> {
     codec.decode(found.value).map_err(|e| {
@@ -163,102 +176,6 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         })
     }
 
-    /// Builds the bytes of an entry file.
-    fn encode(
-        &self,
-        key: &[u8],
-        hash: &[u8; 32],
-        value: &V,
-        created_ms: Option<u64>,
-        expiry: Expiry,
-    ) -> Result<Vec<u8>> {
-        self.engine()
-            .encode_entry(key, hash, created_ms, expiry, |out| {
-                self.shared.codec.encode(value, out)
-            })
-    }
-
-    /// The new entry for `value`, with what the cache keeps of it.
-    fn new_entry(
-        &self,
-        key: &[u8],
-        hash: &[u8; 32],
-        value: &V,
-        created_ms: Option<u64>,
-        expiry: Expiry,
-    ) -> Result<NewEntry> {
-        Ok(NewEntry {
-            bytes: self.encode(key, hash, value, created_ms, expiry)?,
-            cached: self.for_cache(value),
-        })
-    }
-
-    /// What the cache should keep of a value this store just wrote: a clone in trusted
-    /// mode, nothing otherwise.
-    fn for_cache(&self, value: &V) -> Option<CachedValue> {
-        match &self.values {
-            Some(fns) if self.engine().cache().is_some_and(|c| c.caches_writes()) => {
-                Some((fns.wrap_ref)(value))
-            }
-            _ => None,
-        }
-    }
-
-    /// Writes `value` under `key`, replacing any old value atomically.
-    ///
-    /// With [`Durability::Durable`](crate::Durability::Durable) (the default) the value
-    /// survives a power cut once this returns `Ok`.
-    ///
-    /// # Errors
-    ///
-    /// [`ReadOnly`](ErrorKind::ReadOnly), [`Encode`](ErrorKind::Encode), or
-    /// [`Io`](ErrorKind::Io) (disk full, file too large, permissions; see
-    /// [`Error::io_error_kind`]). On any error the old value is intact and no temp file is
-    /// left behind.
-    pub fn set<Q>(&self, key: &Q, value: &V) -> Result<()>
-    where
-        K: Borrow<Q>,
-        Q: Key + ?Sized,
-    {
-        self.write_one(&key.key_bytes(), value, Expiry::Default)
-    }
-
-    /// Writes `value` under `key` as [`set`](Store::set) does, expiring `ttl` from now (by
-    /// the store's [clock](Options::clock)): from then on it reads as absent, and the
-    /// next `get` or [`purge_expired`](Store::purge_expired) removes it. A `ttl` of zero
-    /// writes an entry that has already expired; `Duration::MAX` one that never expires,
-    /// whatever the [default TTL](Options::default_ttl).
-    ///
-    /// ```
-    /// # let dir = tempfile::tempdir()?;
-    /// use std::time::Duration;
-    /// let sessions: dirkv::Store<String, String> =
-    ///     dirkv::Store::open(dir.path().join("s"), dirkv::Exists::OpenOrCreate)?;
-    /// sessions.set_with_ttl("abc", &"alice".to_string(), Duration::from_secs(3600))?;
-    /// assert!(sessions.metadata("abc")?.and_then(|m| m.expires).is_some());
-    /// # Ok::<(), dirkv::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`set`](Store::set).
-    pub fn set_with_ttl<Q>(&self, key: &Q, value: &V, ttl: Duration) -> Result<()>
-    where
-        K: Borrow<Q>,
-        Q: Key + ?Sized,
-    {
-        self.write_one(&key.key_bytes(), value, Expiry::After(ttl))
-    }
-
-    fn write_one(&self, key: &[u8], value: &V, expiry: Expiry) -> Result<()> {
-        let e = self.engine();
-        e.check_writable()?;
-        let hash = e.key_hash(key);
-        let created = e.old_created(key, &hash);
-        let new = self.new_entry(key, &hash, value, created, expiry)?;
-        e.put(key, &hash, new)
-    }
-
     /// The value of `key`, or `None` when there is none (or it has expired).
     ///
     /// Costs one open, one read and one close for values up to 16 KiB. The entry's
@@ -286,9 +203,17 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
 
     /// `get` of key bytes: from the cache when there is one, else through the engine's
     /// lookup (access time, lazy expiry).
-    fn get_bytes(&self, key: &[u8]) -> Result<Option<V>> {
+    pub(super) fn get_bytes(&self, key: &[u8]) -> Result<Option<V>> {
         let e = self.engine();
         let codec = &self.shared.codec;
+        if let (Some(wb), Some(fns)) = (e.write_back(), self.values) {
+            let known =
+                e.wb_lookup(wb, key, |found| Ok((fns.wrap)(decode_value(codec, found)?)))?;
+            return Ok(match known {
+                Known::Value { value, .. } => (fns.unwrap)(&value),
+                Known::Absent => None,
+            });
+        }
         if let Some(fns) = self.values {
             let value = e.read_cached(
                 key,
@@ -343,86 +268,6 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         Q: Key + ?Sized,
     {
         self.shared.raw.remove(&key.key_bytes())
-    }
-
-    /// The values of several keys, in order. On object storage the GETs run
-    /// concurrently (32 in flight, 256 keys read ahead at a time).
-    ///
-    /// Like the other batch methods, it takes any iterable of [`Key`]s: an array of
-    /// `&str`, a `&[String]`, a `Vec<u64>`, an iterator of `&String`…
-    ///
-    /// # Errors
-    ///
-    /// The first error [`get`](Store::get) meets.
-    pub fn get_many<I>(&self, keys: I) -> Result<Vec<Option<V>>>
-    where
-        I: IntoIterator,
-        I::Item: Key,
-    {
-        let keys: Vec<Vec<u8>> = keys
-            .into_iter()
-            .map(|k| k.key_bytes().into_owned())
-            .collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(crate::engine::PREFETCH_CHUNK) {
-            let _ahead = self.engine().prefetch(chunk);
-            for key in chunk {
-                out.push(self.get_bytes(key)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Writes several entries. Each entry is atomic on its own (the batch as a whole is
-    /// not); in durable mode the batch pays one fsync per entry file, issued from several
-    /// threads at once (see the README's performance notes), and one per shard folder
-    /// touched, not one folder fsync per key. On object storage it is one PUT per entry,
-    /// 32 in flight. When a key appears twice, the later value
-    /// wins.
-    ///
-    /// # Errors
-    ///
-    /// As [`set`](Store::set). Entries of earlier chunks (of 1,024) may have been written
-    /// when an error is returned (and in durable mode were made durable). When encoding or
-    /// writing a temp file fails, no entry of its chunk is written; when a rename fails,
-    /// entries of the chunk in other shard folders may have been.
-    pub fn set_many<I, Q, B>(&self, items: I) -> Result<()>
-    where
-        I: IntoIterator<Item = (Q, B)>,
-        Q: Key,
-        B: Borrow<V>,
-    {
-        let e = self.engine();
-        e.put_many(items.into_iter().map(|(key, value)| {
-            let key = key.key_bytes();
-            let hash = e.key_hash(&key);
-            let created = e.old_created(&key, &hash);
-            let value = value.borrow();
-            let bytes = self.encode(&key, &hash, value, created, Expiry::Default)?;
-            let note = e
-                .cache()
-                .is_some()
-                .then(|| (key.into_owned(), self.for_cache(value)));
-            Ok((hash, bytes, note))
-        }))
-    }
-
-    /// Removes several keys under one lock; returns how many had a value. On object
-    /// storage (no lock) 32 keys are removed at a time, each a GET and a DELETE.
-    ///
-    /// # Errors
-    ///
-    /// As [`remove`](Store::remove).
-    pub fn remove_many<I>(&self, keys: I) -> Result<usize>
-    where
-        I: IntoIterator,
-        I::Item: Key,
-    {
-        let keys: Vec<Vec<u8>> = keys
-            .into_iter()
-            .map(|k| k.key_bytes().into_owned())
-            .collect();
-        self.shared.raw.remove_many(keys.iter().map(Vec::as_slice))
     }
 
     /// The number of entries: a listing of the shard folders, no entry is opened.

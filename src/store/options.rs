@@ -15,6 +15,7 @@ use super::key::OwnedKey;
 use crate::clock::Clock;
 use crate::engine::cache::{CacheMode, CacheSettings, ValueFns};
 use crate::engine::config::{AutoEvict, Config};
+use crate::engine::write_back::WriteBackSettings;
 use crate::error::Result;
 use crate::raw::RawStore;
 
@@ -199,6 +200,7 @@ impl<K, V, C> Options<K, V, C> {
     /// Each entry records whether it is compressed, so a store may mix both, and reading
     /// never depends on this option. Compression happens before encryption.
     #[cfg(feature = "compression")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
     #[must_use]
     pub fn compression(mut self, min_len: Option<usize>) -> Self {
         self.config.compress_min = min_len;
@@ -206,13 +208,14 @@ impl<K, V, C> Options<K, V, C> {
     }
 
     /// Encrypt keys and values with this key or passphrase (see
-    /// [`EncryptionKey`](crate::EncryptionKey) and the README's section on encryption).
+    /// [`EncryptionKey`](crate::EncryptionKey) and the [encryption guide](crate::guide::encryption)).
     /// A new store is created encrypted; an existing store must have been created with the
     /// same key, or opening fails with [`WrongKey`](crate::ErrorKind::WrongKey). Opening
     /// an encrypted store without a key fails with `WrongKey` too, and opening an
     /// unencrypted store with one fails with
     /// [`IncompatibleFormat`](crate::ErrorKind::IncompatibleFormat).
     #[cfg(feature = "encryption")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
     #[must_use]
     pub fn encryption(mut self, key: crate::EncryptionKey) -> Self {
         self.config.encryption = Some(key);
@@ -252,6 +255,60 @@ impl<K, V, C> Options<K, V, C> {
             max_entries,
             max_bytes,
             mode: self.config.cache_mode,
+        });
+        self.values = Some(ValueFns::new());
+        self
+    }
+
+    /// Write-back mode, for a store that this process owns (a simulator's paged memory, a
+    /// build cache): keeps up to `max_entries` values and `max_bytes` bytes in memory,
+    /// answers gets and sets from there (a hit is a clone, no system call), and writes
+    /// changed entries to their files later: when they are evicted (least recently used
+    /// first, by CLOCK; in batches of 64 that share their fsyncs), on
+    /// [`sync`](Store::sync), every [`sync_interval`](Options::sync_interval) when one is
+    /// set, and when the last handle is dropped. Absent keys are remembered too. Each write
+    /// to a file is the usual atomic one, so the files always hold whole values.
+    ///
+    /// The store is owned while open: opening takes every shard's write lock (waiting as
+    /// long as the [`lock_timeout`](Options::lock_timeout) says) and keeps them until the
+    /// last handle is dropped, so another process's writer waits (or fails with
+    /// [`Locked`](crate::ErrorKind::Locked) after its own timeout) and is never silently
+    /// overwritten. Other processes reading the store see the files: the state of the last
+    /// flush. `keys`, `iter`, `len` and the other walks flush first.
+    ///
+    /// **What a crash loses:** the changes made since their last flush (`set`s and
+    /// `remove`s still dirty in memory). Call [`sync`](Store::sync) at the points your
+    /// program must not lose; with [`Durability::Durable`] a flush is durable when it
+    /// returns, with [`Durability::Fast`] it survives a crash of the process but not a
+    /// power cut. Errors of flushes made on drop cannot be reported: call `sync` to see them.
+    ///
+    /// A store on object storage (feature `object-store`) has no lock to own it with: a
+    /// writable open of one with write-back mode is an
+    /// [`InvalidInput`](crate::ErrorKind::InvalidInput) error.
+    ///
+    /// ```
+    /// use dirkv::{Durability, Exists, Raw, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// // A paged memory: 4 KiB pages, up to 1,000 of them in RAM.
+    /// let memory: Store<u64, Vec<u8>, Raw> = Store::options()
+    ///     .codec(Raw)
+    ///     .write_back(1000, 8 << 20)
+    ///     .durability(Durability::Fast)
+    ///     .open(dir.path().join("memory"), Exists::OpenOrCreate)?;
+    /// memory.set(&7, &vec![1; 4096])?;          // in RAM
+    /// assert_eq!(memory.get(&7)?.map(|p| p[0]), Some(1));
+    /// memory.sync()?;                            // now in its file too
+    /// assert!(memory.path_of(&7).exists());
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    #[must_use]
+    pub fn write_back(mut self, max_entries: usize, max_bytes: usize) -> Self
+    where
+        V: Clone + Send + Sync + 'static,
+    {
+        self.config.write_back = Some(WriteBackSettings {
+            max_entries,
+            max_bytes,
         });
         self.values = Some(ValueFns::new());
         self
@@ -334,8 +391,11 @@ impl<K, V, C> Options<K, V, C> {
 
     /// The settings, the codec and the cache's value functions (when the cache is on).
     pub(crate) fn into_parts(self) -> (Config, C, Option<ValueFns<V>>) {
-        let values = self.values.filter(|_| self.config.cache.is_some());
-        (self.config, self.codec, values)
+        let keeps = self.config.cache.is_some() || self.config.write_back.is_some();
+        let values = self.values.filter(|_| keeps);
+        let mut config = self.config;
+        config.typed = true;
+        (config, self.codec, values)
     }
 }
 

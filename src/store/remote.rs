@@ -96,9 +96,9 @@ impl<K, V, C> Options<K, V, C> {
     /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT` and
     /// `AWS_ALLOW_HTTP` for an S3-compatible server, ...). For any other setting (retries,
     /// timeouts, credentials in code) build the client yourself and use
-    /// [`object_store`](Options::object_store). See the README's "Stores on object
-    /// storage" for what each operation costs in requests and what each guarantee
-    /// becomes.
+    /// [`object_store`](Options::object_store). See the guide's
+    /// [stores on object storage](crate::guide::object_storage) for what each operation
+    /// costs in requests and what each guarantee becomes.
     ///
     /// ```
     /// use dirkv::{Exists, Store};

@@ -82,6 +82,29 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let e = self.engine();
         let codec = &self.shared.codec;
         let hash = e.key_hash(key);
+        if let (Some(wb), Some(fns)) = (e.write_back(), self.values) {
+            return e.wb_modify(
+                wb,
+                key,
+                &hash,
+                |found| Ok((fns.wrap)(decode_value(codec, found)?)),
+                |current| {
+                    let old = current.as_ref().and_then(|c| (fns.unwrap)(c.value));
+                    let Some(new) = f(old) else {
+                        return Ok(Step::Remove(None));
+                    };
+                    let (created, expiry) = match (&current, ttl) {
+                        (_, Some(ttl)) => {
+                            (current.as_ref().map(|c| c.created_ms), Expiry::After(ttl))
+                        }
+                        (Some(c), None) => (Some(c.created_ms), Expiry::At(c.expires_ms)),
+                        (None, None) => (None, Expiry::Default),
+                    };
+                    let entry = self.new_entry(key, &hash, &new, created, expiry)?;
+                    Ok(Step::Put(entry, Some(new)))
+                },
+            );
+        }
         e.modify(key, &hash, Need::Whole, None, |found| {
             let old = found.map(|f| decode_value(codec, f)).transpose()?;
             let Some(new) = f(old) else {
@@ -110,6 +133,21 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
         let new = self.new_entry(&key, &hash, value, None, Expiry::Default)?;
+        if let (Some(wb), Some(fns)) = (e.write_back(), self.values) {
+            let codec = &self.shared.codec;
+            return e.wb_modify(
+                wb,
+                &key,
+                &hash,
+                |found| Ok((fns.wrap)(decode_value(codec, found)?)),
+                |current| {
+                    Ok(match current {
+                        Some(_) => Step::Keep(false),
+                        None => Step::Put(new, true),
+                    })
+                },
+            );
+        }
         let prepared = e.prepare(&hash, new)?;
         e.modify(&key, &hash, Need::Key, Some(prepared), |current| {
             Ok(match current {
@@ -138,6 +176,32 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
         let key = key.key_bytes();
         let hash = e.key_hash(&key);
         let preserve = e.config().preserve_created;
+        if let (Some(wb), Some(fns)) = (e.write_back(), self.values) {
+            return e.wb_modify(
+                wb,
+                &key,
+                &hash,
+                |found| Ok((fns.wrap)(decode_value(codec, found)?)),
+                |now| {
+                    let value_now = now.as_ref().and_then(|c| (fns.unwrap)(c.value));
+                    if value_now.as_ref() != current {
+                        return Ok(Step::Keep(false));
+                    }
+                    let Some(value) = new else {
+                        return Ok(Step::Remove(true));
+                    };
+                    let (created, expiry) = match &now {
+                        Some(c) => (
+                            Some(c.created_ms).filter(|_| preserve),
+                            Expiry::At(c.expires_ms),
+                        ),
+                        None => (None, Expiry::Default),
+                    };
+                    let entry = self.new_entry(&key, &hash, value, created, expiry)?;
+                    Ok(Step::Put(entry, true))
+                },
+            );
+        }
         e.modify(&key, &hash, Need::Whole, None, |found| {
             let now = found.map(|f| decode_value(codec, f)).transpose()?;
             if now.as_ref() != current {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::{Fail, chain};
+use crate::fail::{Fail, chain};
 use dirkv::{Access, EncryptionKey, ErrorKind, RawStore, StoreFolder};
 
 /// The environment variable with a store's 32-byte key as 64 hex digits.
@@ -221,6 +221,28 @@ pub(crate) fn create_encrypted(dir: &Path, key_type: &str, codec: &str) -> Resul
     Ok(())
 }
 
+/// Refuses a store opened without a key (its manifest says it is not encrypted) while a
+/// key variable is set.
+///
+/// # Errors
+///
+/// Exit status 4, naming the manifest and the variable.
+pub(crate) fn refuse_plain_if_keyed(store: &RawStore) -> Result<(), Fail> {
+    let set = vars_set();
+    if set.is_empty() || store.is_encrypted() {
+        return Ok(());
+    }
+    let manifest = store.path().join(dirkv::format::names::MANIFEST);
+    Err(Fail::error(format!(
+        "{} {} set, but the manifest {} says this store is not encrypted (was it replaced?): \
+         refusing to read or write it; unset {} to use a store without encryption",
+        set.join(" and "),
+        if set.len() == 1 { "is" } else { "are" },
+        manifest.display(),
+        set.join(" and ")
+    )))
+}
+
 /// The variables of this module that are set, for a note when they will not be used.
 pub(crate) fn vars_set() -> Vec<&'static str> {
     [KEY_VAR, PASSPHRASE_VAR]
@@ -239,7 +261,7 @@ mod tests {
         assert!(parse_key(hex.as_bytes()).is_ok());
         assert!(parse_key(format!(" {}\n", hex.to_uppercase()).as_bytes()).is_ok());
         let short = parse_key(&hex.as_bytes()[..62]).unwrap_err();
-        assert_eq!(short.code, super::super::USAGE);
+        assert_eq!(short.code, crate::fail::USAGE);
         let text = short.message.unwrap_or_default();
         assert!(
             text.contains("62 bytes") && !text.contains("0f0f"),

@@ -26,11 +26,24 @@
 //!   clock that ticks in steps (a jiffy, 1 to 10 ms, on ext4; a second or two on some
 //!   others), so a rewrite within one tick, of the same size, that happened to reuse the
 //!   inode number, would look unchanged. That is why a value is only cached once its file's
-//!   ctime is more than [`settle_window`] old (50 ms on file systems with sub-second times,
+//!   ctime is more than the settle window old (50 ms on file systems with sub-second times,
 //!   3 s on the others): any later change is stamped at least one tick later, so its
 //!   ctime differs. A file changed more recently is read from disk on every get until it
 //!   has settled (the "racy git" rule).
 //! - A file unlinked while it was being read (link count 0) is not cached.
+//! - **Where the file system stamps every observed change anew** (Linux 6.13 and later
+//!   on ext4, XFS, Btrfs and tmpfs: multigrain timestamps), the window is not needed:
+//!   once anyone has `stat`ed a file, its next change gets a fine-grained change time
+//!   later than the one seen, and every time stamped after that is later still (the
+//!   kernel's floor for coarse times). dirkv's own `fstat` is such a look, so neither a
+//!   change in place nor a new file that takes the freed inode number can show the
+//!   identity that was seen. There a value is cached the moment it is read, and a value
+//!   this store writes is cached too: the commit `fstat`s its own temp file's descriptor
+//!   right after the rename (one call, made only with a validated cache), so the cache
+//!   holds the identity of exactly the file it wrote, and a hot entry this process just
+//!   wrote is a hit. Tested by `tests/it/cache.rs` (300 rounds of an own write followed
+//!   by two same-size replacements that reuse its inode, and by in-place rewrites).
+//!   Elsewhere own writes are not cached (they would not settle before the next read).
 //!
 //! Residual risks: another program rewriting the file *in place* (same inode) in the few
 //! microseconds between dirkv's read and its `fstat` (dirkv itself never writes in place);
@@ -70,141 +83,27 @@
 //! a slow reader can never put back a value that a write has just replaced.
 
 mod shard;
+mod types;
+mod validate;
 
-use std::any::Any;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{Duration, SystemTime};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
 
 use shard::Shard;
 
 use super::storage::{Hash, Version};
-use crate::fs::sys::FileId;
 
-/// A cached decoded value.
-pub(crate) type CachedValue = Arc<dyn Any + Send + Sync>;
-
-/// How far the cache trusts itself; see [`Options::cache_mode`](crate::Options::cache_mode).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CacheMode {
-    /// The default: before a cached value is returned, one `stat` of its entry file checks
-    /// that the file is still the one the value was read from (device, inode, size,
-    /// modification and change times), so a write by another process is seen by the next
-    /// `get`. A value whose file changed less than a moment ago (50 ms on file systems
-    /// with sub-second timestamps, 3 s on others) is not cached yet: two changes within one
-    /// tick of the file system's clock could not be told apart.
-    #[default]
-    Validated,
-    /// No `stat`: a hit costs no system call at all. Use it only when this process is the
-    /// only writer of the store. Its own writes and removals update the cache; writes by
-    /// other processes are **not** seen until the value is evicted.
-    Trusted,
-}
-
-/// The typed side of the cache: how a `V` goes in and a clone comes out. Made where
-/// `V: Clone + Send + Sync + 'static` is known ([`Options::cache`](crate::Options::cache)),
-/// kept by the store as plain function pointers, so `get` itself needs no such bound.
-pub(crate) struct ValueFns<V> {
-    /// A decoded value, moved into the cache.
-    pub wrap: fn(V) -> CachedValue,
-    /// A clone of a value just written (trusted mode).
-    pub wrap_ref: fn(&V) -> CachedValue,
-    /// A clone of a cached value.
-    pub unwrap: fn(&CachedValue) -> Option<V>,
-}
-
-impl<V: Clone + Send + Sync + 'static> ValueFns<V> {
-    pub(crate) fn new() -> Self {
-        ValueFns {
-            wrap: |v| Arc::new(v),
-            wrap_ref: |v| Arc::new(v.clone()),
-            unwrap: |c| c.downcast_ref::<V>().cloned(),
-        }
-    }
-}
-
-impl<V> Clone for ValueFns<V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<V> Copy for ValueFns<V> {}
-
-impl<V> std::fmt::Debug for ValueFns<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ValueFns")
-    }
-}
-
-/// The cache's bounds and mode, as given to the options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct CacheSettings {
-    pub max_entries: usize,
-    pub max_bytes: usize,
-    pub mode: CacheMode,
-}
-
-/// What the value cache holds and how it has done, from [`Store::cache_stats`](crate::Store::cache_stats).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CacheStats {
-    /// Values held now.
-    pub entries: usize,
-    /// Bytes charged for them now (see [`Options::cache`](crate::Options::cache)).
-    pub bytes: usize,
-    /// Gets answered from the cache since the store was opened.
-    pub hits: u64,
-    /// Gets that had to read the file (including those that found no value).
-    pub misses: u64,
-}
+pub use types::{CacheMode, CacheStats};
+pub(crate) use types::{CacheSettings, CachedValue, ValueFns};
+pub(crate) use validate::cacheable;
 
 /// Fewest entries per shard before the cache is split further.
 const ENTRIES_PER_SHARD: usize = 256;
 
 /// Most shards.
 const MAX_SHARDS: usize = 16;
-
-/// Whether the file `id` describes changed long enough before `now` that any later
-/// change will get another ctime (see the module docs).
-fn settled(id: &FileId, now: SystemTime) -> bool {
-    let Ok(since_epoch) = now.duration_since(SystemTime::UNIX_EPOCH) else {
-        return false;
-    };
-    let (secs, nanos) = id.ctime;
-    let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
-        return false;
-    };
-    let Some(changed) =
-        Duration::from_secs(secs).checked_add(Duration::from_nanos(u64::from(nanos)))
-    else {
-        return false;
-    };
-    let window = settle_window(id.mtime.1 != 0 || nanos != 0);
-    since_epoch
-        .checked_sub(changed)
-        .is_some_and(|age| age > window)
-}
-
-/// How long after its last change a file's identity can be trusted: longer than one tick
-/// of the file system's clock. `fine` says whether the file system keeps sub-second times.
-pub(crate) fn settle_window(fine: bool) -> Duration {
-    if fine {
-        Duration::from_millis(50)
-    } else {
-        Duration::from_secs(3)
-    }
-}
-
-/// Whether an entry just read at `version` may be cached in validated mode: a file that
-/// has settled, or an object (whose ETag changes with every write).
-pub(crate) fn cacheable(version: &Version, now: SystemTime) -> bool {
-    match version {
-        Version::File(id) => settled(id, now),
-        Version::Object { e_tag, version } => e_tag.is_some() || version.is_some(),
-    }
-}
 
 #[derive(Default)]
 struct Counters {
@@ -238,6 +137,8 @@ pub(crate) struct Fill<'a> {
 /// The value cache of one open store.
 pub(crate) struct Cache {
     mode: CacheMode,
+    /// The storage's [`versions_never_repeat`](super::storage::Storage::versions_never_repeat).
+    never_repeat: bool,
     hasher: RandomState,
     shards: Box<[(RwLock<Shard>, Counters)]>,
 }
@@ -265,7 +166,7 @@ fn share(total: usize, n: usize, i: usize) -> usize {
 }
 
 impl Cache {
-    pub(crate) fn new(settings: CacheSettings) -> Self {
+    pub(crate) fn new(settings: CacheSettings, never_repeat: bool) -> Self {
         let n = (settings.max_entries / ENTRIES_PER_SHARD)
             .clamp(1, MAX_SHARDS)
             .next_power_of_two()
@@ -281,6 +182,7 @@ impl Cache {
             .collect();
         Cache {
             mode: settings.mode,
+            never_repeat,
             hasher: RandomState::new(),
             shards,
         }
@@ -290,9 +192,22 @@ impl Cache {
         self.mode
     }
 
-    /// Whether own writes hand their values to the cache (trusted mode).
+    /// Whether own writes hand their values to the cache: always in trusted mode; in
+    /// validated mode where each write can tell the version it made
+    /// ([`needs_versions`](Cache::needs_versions)).
     pub(crate) fn caches_writes(&self) -> bool {
-        self.mode == CacheMode::Trusted
+        self.mode == CacheMode::Trusted || self.needs_versions()
+    }
+
+    /// Whether writes should tell the cache the version they made (validated mode, on a
+    /// storage whose versions never repeat): such a value can be checked like one read.
+    pub(crate) fn needs_versions(&self) -> bool {
+        self.mode == CacheMode::Validated && self.never_repeat
+    }
+
+    /// Whether a value read at `version` may be kept (validated mode).
+    pub(crate) fn cacheable(&self, version: &Version, now: SystemTime) -> bool {
+        cacheable(version, now, self.never_repeat)
     }
 
     /// The key's hash and its shard.
@@ -359,13 +274,14 @@ impl Cache {
         shard.put(hash, fill);
     }
 
-    /// After this store wrote `key`: remember `value` (trusted mode) or forget the key.
-    /// Called under the store lock, so the cache follows the order of the writes.
+    /// After this store wrote `key`: remember `value` (trusted mode, or validated with the
+    /// version of the file written) or forget the key. Called under the key's lock, so the
+    /// cache follows the order of the writes.
     pub(crate) fn written(&self, fill: Fill<'_>) {
         let (hash, (lock, _)) = self.shard(fill.key);
         let mut shard = write(lock);
         shard.epoch += 1;
-        if self.mode == CacheMode::Trusted {
+        if self.mode == CacheMode::Trusted || fill.check.is_some() {
             shard.put(hash, fill);
         } else {
             shard.remove(hash);
@@ -416,152 +332,4 @@ impl Cache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fill(key: &[u8], v: u32, len: usize) -> Fill<'_> {
-        Fill {
-            key,
-            value: Arc::new(v),
-            check: None,
-            expires_ms: 0,
-            stored_len: len,
-        }
-    }
-
-    fn trusted(entries: usize, bytes: usize) -> Cache {
-        Cache::new(CacheSettings {
-            max_entries: entries,
-            max_bytes: bytes,
-            mode: CacheMode::Trusted,
-        })
-    }
-
-    fn value_at(c: &Cache, key: &[u8], now: u64) -> Option<u32> {
-        match c.get(
-            key,
-            || now,
-            |_, _| true,
-            |v| v.downcast_ref::<u32>().copied(),
-        ) {
-            Lookup::Hit(v) => v,
-            Lookup::Miss(_) => None,
-        }
-    }
-
-    fn value(c: &Cache, key: &[u8]) -> Option<u32> {
-        value_at(c, key, 0)
-    }
-
-    fn miss(c: &Cache, key: &[u8]) -> Epoch {
-        match c.get(key, || 0, |_, _| true, |_| ()) {
-            Lookup::Hit(()) => panic!("hit"),
-            Lookup::Miss(epoch) => epoch,
-        }
-    }
-
-    #[test]
-    fn bounds_hold_for_entries_and_bytes() {
-        for (entries, bytes) in [(1, 1 << 20), (7, 1 << 20), (5000, 1 << 20), (1000, 5000)] {
-            let c = trusted(entries, bytes);
-            for i in 0..20_000u32 {
-                let key = i.to_le_bytes();
-                c.written(fill(&key, i, 10 + (i as usize % 300)));
-                if i % 3 == 0 {
-                    let _ = value(&c, &key);
-                }
-                let s = c.stats();
-                assert!(
-                    s.entries <= entries && s.bytes <= bytes,
-                    "{s:?} {entries} {bytes}"
-                );
-            }
-            assert!(c.stats().entries > 0);
-        }
-    }
-
-    #[test]
-    fn clock_keeps_what_is_used() {
-        let c = trusted(4, 1 << 20);
-        for k in 0..4u8 {
-            c.written(fill(&[k], u32::from(k), 1));
-        }
-        assert_eq!(value(&c, &[0]), Some(0));
-        c.written(fill(&[9], 9, 1));
-        assert_eq!(value(&c, &[0]), Some(0), "the used entry survives");
-        assert_eq!(value(&c, &[9]), Some(9));
-        assert_eq!(c.stats().entries, 4);
-    }
-
-    #[test]
-    fn too_big_values_are_not_kept_and_replace_removes_the_old() {
-        let c = trusted(10, 1000);
-        c.written(fill(b"k", 1, 10));
-        assert_eq!(value(&c, b"k"), Some(1));
-        c.written(fill(b"k", 2, 5000));
-        assert_eq!(value(&c, b"k"), None);
-        assert_eq!(c.stats().bytes, 0);
-    }
-
-    #[test]
-    fn a_fill_after_a_write_is_dropped() {
-        let c = trusted(10, 1 << 20);
-        let epoch = miss(&c, b"k");
-        // A write lands between the miss and the fill: the slow read may be old.
-        c.written(fill(b"k", 2, 1));
-        c.fill(fill(b"k", 1, 1), epoch);
-        assert_eq!(value(&c, b"k"), Some(2));
-        c.forget(b"k");
-        assert_eq!(value(&c, b"k"), None);
-    }
-
-    #[test]
-    fn expired_values_miss() {
-        let c = trusted(10, 1 << 20);
-        let mut f = fill(b"k", 1, 1);
-        f.expires_ms = 100;
-        c.written(f);
-        assert_eq!(value_at(&c, b"k", 99), Some(1));
-        assert_eq!(value_at(&c, b"k", 100), None);
-    }
-
-    #[test]
-    fn validated_mode_needs_a_version_and_checks_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, b"one").unwrap();
-        let c = Cache::new(CacheSettings {
-            max_entries: 10,
-            max_bytes: 1 << 20,
-            mode: CacheMode::Validated,
-        });
-        let epoch = miss(&c, b"k");
-        c.fill(fill(b"k", 1, 3), epoch);
-        assert_eq!(value(&c, b"k"), None, "no version, not cached");
-        let id = |p: &std::path::Path| {
-            let f = std::fs::File::open(p).unwrap();
-            Version::File(FileId::of(&crate::fs::sys::fstat(&f).unwrap()))
-        };
-        let v1 = id(&path);
-        assert!(cacheable(&v1, SystemTime::now() + Duration::from_secs(10)));
-        assert!(!cacheable(&v1, SystemTime::now() - Duration::from_secs(10)));
-        let mut f = fill(b"k", 1, 3);
-        f.check = Some(([1; 32], v1.clone()));
-        c.fill(f, epoch);
-        let current = |v: &Version| match c.get(
-            b"k",
-            || 0,
-            |_, seen| seen == v,
-            |x| x.downcast_ref::<u32>().copied(),
-        ) {
-            Lookup::Hit(x) => x,
-            Lookup::Miss(_) => None,
-        };
-        assert_eq!(current(&v1), Some(1));
-        // Replaced by rename: a new inode, another version.
-        let other = dir.path().join("g");
-        std::fs::write(&other, b"two").unwrap();
-        std::fs::rename(&other, &path).unwrap();
-        assert_eq!(current(&id(&path)), None);
-    }
-}
+mod tests;

@@ -18,6 +18,7 @@ pub(super) type HmacSha256 = Hmac<Sha256>;
 ///
 /// Never take a key from a command-line argument (other users can read those in the
 /// process list); read it from an environment variable, a file, or a prompt.
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
 #[derive(Clone)]
 pub struct EncryptionKey(pub(super) Secret);
 
