@@ -77,6 +77,6 @@ impl ManualClock {
     }
 
     fn __repr__(&self) -> String {
-        format!("dirkv.ManualClock({})", self.now())
+        format!("dirkv.ManualClock({:?})", self.now())
     }
 }
