@@ -23,6 +23,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "maturin==1.16.0" "pytest==8.4.2"
+# For the stub test (mypy's stubtest); best effort: without it that test skips.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mypy==2.4.1" \
+  || echo "mypy could not be installed; tests/test_stubs.py will skip"
 # As if activated (the build runs the venv's maturin).
 export VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH"
 

@@ -7,11 +7,11 @@ or the new one, never a mix. The folders are the stores of the ``dirkv`` Rust cr
 command: Rust programs read what Python wrote and back, ``dirkv get`` shows any value as
 JSON, and ``ls``, ``cat`` and ``rsync`` work on them.
 
->>> import dirkv, tempfile, os
->>> folder = os.path.join(tempfile.mkdtemp(), "pages")
->>> with dirkv.Store(folder) as s:
-...     s["home"] = {"title": "Home", "words": 120}
-...     s["home"]["words"]
+>>> import dirkv, os, tempfile
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     with dirkv.Store(os.path.join(tmp, "pages")) as s:
+...         s["home"] = {"title": "Home", "words": 120}
+...         s["home"]["words"]
 120
 
 Keys are ``str`` by default (``key="bytes"``, ``"int"`` or ``"msgpack"`` for a new store;
