@@ -33,6 +33,12 @@ echo "== pip install ./python (maturin, release build)"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall \
   --no-deps --no-build-isolation ./python
 
+if [ "${CI:-}" = true ]; then
+  # The binding is not a default member, so the root clippy run does not see it.
+  echo "== clippy of the binding (CI only)"
+  cargo clippy -p dirkv-python -- -D warnings
+fi
+
 echo "== the dirkv command and the python_interop example (cross-language tests)"
 cargo build --all-features --bin dirkv --example python_interop
 export DIRKV_BIN="$target/debug/dirkv"
