@@ -328,3 +328,7 @@ def test_help_shows_docs():
     assert "persistent dict" in dirkv.Store.__doc__
     assert "Atomically replaces" in dirkv.Store.modify.__doc__
     assert dirkv.Store.get.__text_signature__ is not None
+    import inspect
+
+    params = inspect.signature(dirkv.Store).parameters
+    assert params["durability"].default == "durable" and params["mode"].default == "create_or_open"

@@ -22,6 +22,7 @@ for bytes, ``"pickle"`` for any Python object). See ``help(dirkv.Store)``.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import types
 from collections.abc import ItemsView, MutableMapping, ValuesView
@@ -230,3 +231,14 @@ class Store(_dirkv.StoreBase, MutableMapping):
             )
         options.update(key=self.key_encoding, codec=self.codec)
         return (functools.partial(Store, self.path, "update", **options), ())
+
+
+# help() and editors show the native constructor's keyword options, not **options.
+_native = inspect.signature(_dirkv.StoreBase)
+Store.__init__.__signature__ = _native.replace(  # type: ignore[attr-defined]
+    parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + list(_native.parameters.values()),
+    return_annotation=None,
+)
+del _native
+
