@@ -1,10 +1,11 @@
 //! Open stores across `fork()`: a child process must not use, or drop, the store handles it
 //! inherited.
 //!
-//! A handle holds the store's lock file and its writer marker. After a fork, parent and
-//! child share those open files, and a `flock` belongs to the open file, not the process:
-//! the child's writes would not exclude the parent's, and dropping the handle in the child
-//! would unlock and delete the parent's marker. So `dirkv/__init__.py` registers
+//! A handle holds what the store locks (its shard folders, the `lock` file) open, and its
+//! writer marker. After a fork, parent and child share those open files, and a `flock`
+//! belongs to the open file, not the process: the child's writes would not exclude the
+//! parent's, and dropping the handle in the child would unlock and delete the parent's
+//! marker. So `dirkv/__init__.py` registers
 //! [`after_fork_in_child`] with `os.register_at_fork`, which moves the fork generation on;
 //! a handle of an older generation is never used again (the store reopens itself) and
 //! never dropped ([`ForkSafe`] leaks it instead, once per fork).

@@ -5,7 +5,7 @@
 //! Every method that touches the disk converts its arguments to bytes first, releases the
 //! GIL for the store call, and builds Python objects after it, so threads overlap their
 //! reads and fsyncs. `modify` and `compare_and_swap` call back into Python from inside
-//! the store's read-modify-write, re-attaching to the interpreter there; the store lock is
+//! the store's read-modify-write, re-attaching to the interpreter there; the key's lock is
 //! only ever waited for with the GIL released, so two threads cannot deadlock on it.
 
 use std::cell::RefCell;
@@ -158,7 +158,7 @@ impl StoreBase {
         if inside {
             return Err(PyRuntimeError::new_err(
                 "cannot write to a store from inside its own modify() or compare_and_swap() \
-                 (the call holds the store's lock); return the new value instead",
+                 (the call holds the key's lock); return the new value instead",
             ));
         }
         self.raw()
@@ -545,7 +545,7 @@ impl StoreBase {
     /// ``old`` is the current value, or ``default`` when the key has none. Return
     /// :data:`dirkv.ABSENT` to remove the key. When ``func`` raises, nothing is written and
     /// the exception propagates. The entry keeps its creation time and its expiry unless
-    /// ``ttl`` gives a new one. ``func`` runs while the store's lock is held: keep it short,
+    /// ``ttl`` gives a new one. ``func`` runs while the key's lock is held: keep it short,
     /// and do not write to the same store from inside it (that raises ``RuntimeError``).
     #[pyo3(signature = (key, func, *, default = None, ttl = None))]
     fn modify(

@@ -130,8 +130,9 @@ def test_newer_format_is_incompatible(tmp_path):
 
 
 def test_locked_error_after_lock_timeout(store):
-    # Another process (here: this one, through another open file) holds the store lock.
-    fd = os.open(os.path.join(store.path, "lock"), os.O_RDONLY)
+    # Another process (here: this one, through another open file) holds the lock of the
+    # key's shard folder.
+    fd = os.open(os.path.dirname(store.path_of("k")), os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with new(store.path, lock_timeout=0.2) as s:
@@ -158,7 +159,7 @@ def test_lock_timeout_with_a_modify_in_another_thread(store, tmp_path):
         assert inside.wait(10)
         with new(store.path, lock_timeout=0.1) as other:
             with pytest.raises(dirkv.LockedError):
-                other["x"] = 1
+                other["k"] = 2  # the same key (shard) as the modify
     finally:
         release.set()
         t.join(10)

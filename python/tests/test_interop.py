@@ -125,17 +125,14 @@ def test_a_pickle_store_is_refused_by_rust(tmp_path, interop_bin):
     assert "refused" in out.stdout and "pickle" in out.stdout
 
 
-def test_what_the_cli_does_with_a_pickle_store(tmp_path, dirkv_bin):
-    # Today the command shows a value of a codec it does not know as {"$bytes": …}
-    # (bytes, not an error). This test records that; when the command refuses pickle
-    # stores, it should change to expect the refusal.
+def test_the_cli_refuses_a_pickle_store(tmp_path, dirkv_bin):
     with new(tmp_path / "p", codec="pickle") as s:
         s["home"] = {1, 2}
-    out = run([dirkv_bin, "get", tmp_path / "p", "home"], check=False)
-    if out.returncode == 0:
-        assert "$bytes" in out.stdout
-    else:
-        assert "pickle" in out.stderr
+    for args in [["get", tmp_path / "p", "home"], ["set", tmp_path / "p", "x", '"a"']]:
+        out = run([dirkv_bin, *args], check=False)
+        assert out.returncode != 0 and "pickle" in out.stderr, out
+    with new(tmp_path / "p", codec="pickle") as s:
+        assert dict(s) == {"home": {1, 2}}
 
 
 def test_an_encrypted_store_opens_in_the_cli_with_its_key(tmp_path, dirkv_bin):

@@ -162,7 +162,7 @@ class Store(_dirkv.StoreBase, MutableMapping):
     * ``compression``: LZ4-compress values of at least this many bytes.
     * ``encryption_key`` (32 bytes) or ``passphrase`` (``str`` or ``bytes``): encrypt keys
       and values; file names are keyed hashes.
-    * ``lock_timeout``: how long a write waits for the store's lock before raising
+    * ``lock_timeout``: how long a write waits for the key's lock before raising
       :class:`LockedError` (default: as long as it takes).
     * ``clock``: a :class:`ManualClock` for tests of expiry.
     * ``file_mode`` (default ``0o666`` less the umask), ``preserve_created``,
