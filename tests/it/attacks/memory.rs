@@ -412,13 +412,6 @@ fn child_nested_arrays() {
 /// A value of MessagePack arrays of one, nested a million deep (1 MB of `0x91`): checking
 /// it (`RawStore::verify_file`, `dirkv verify`) is an error, never a stack overflow.
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "fails in debug builds: RawStore::verify_file checks a value with \
-              IgnoredAny::deserialize (format::keys::msgpack_problem), whose recursion to \
-              rmp-serde's depth limit of 1024 needs 2-4 MiB of stack unoptimised: it \
-              overflows a 2 MiB thread stack and aborts (release builds need under 128 KiB)"
-)]
 fn arrays_nested_a_million_deep_are_damage_not_a_stack_overflow() {
     use dirkv::format::entry::{self, Meta};
     let arena = Arena::new(&[]);
