@@ -10,6 +10,7 @@
 //! - [`lock`], [`writer`]: the store lock, a writer's id and marker.
 //! - [`walk`]: the one shard walker.
 //! - [`sweep`]: removing crashed writers' temp files.
+//! - [`store_path`]: opening the folder a store path names, following only trusted links.
 //! - [`root`]: probing, creating, reading the manifest of and destroying a store folder.
 
 #[cfg(not(unix))]
@@ -22,6 +23,7 @@ pub(crate) mod lock;
 pub(crate) mod read;
 pub(crate) mod root;
 pub(crate) mod shard_lock;
+pub(crate) mod store_path;
 pub(crate) mod sweep;
 pub(crate) mod sys;
 pub(crate) mod walk;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::folder::Folder;
 use super::lock::StoreLock;
+use super::store_path::{self, Opened};
 use super::sys::{self, FileType};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::format::manifest::{MAX_MANIFEST_LEN, Manifest};
@@ -17,6 +18,9 @@ use crate::format::names;
 pub(crate) enum State {
     Missing,
     DanglingLink,
+    /// A link owned by this user, who is neither the caller, root, nor the owner of the
+    /// folder holding it (see [`store_path`]).
+    UntrustedLink(u32),
     NotAFolder,
     Empty,
     /// Only the pieces a crashed creation leaves (lock, tmp/, empty shards), no manifest.
@@ -31,24 +35,13 @@ pub(crate) enum State {
 ///
 /// `Io` when the path cannot be examined.
 pub(crate) fn probe(path: &Path) -> Result<(State, Option<OwnedFd>)> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((State::Missing, None)),
-        Err(e) => return Err(Error::io("cannot examine store path", path, e)),
+    let root = match store_path::open(path).ctx("cannot open store folder", path)? {
+        Opened::Missing => return Ok((State::Missing, None)),
+        Opened::DanglingLink => return Ok((State::DanglingLink, None)),
+        Opened::NotAFolder => return Ok((State::NotAFolder, None)),
+        Opened::UntrustedLink(owner) => return Ok((State::UntrustedLink(owner), None)),
+        Opened::Folder(fd) => fd,
     };
-    if meta.file_type().is_symlink() {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Ok((State::NotAFolder, None)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok((State::DanglingLink, None));
-            }
-            Err(e) => return Err(Error::io("cannot follow store path link", path, e)),
-        }
-    } else if !meta.is_dir() {
-        return Ok((State::NotAFolder, None));
-    }
-    let root = sys::open_root(path).ctx("cannot open store folder", path)?;
     let state = classify(root.as_fd(), path)?;
     Ok((state, Some(root)))
 }
@@ -130,7 +123,14 @@ pub(crate) fn create(path: &Path, manifest: &Manifest, o: CreateOpts) -> Result<
         // Made just now: never follow a link someone swapped in since.
         open_own(path)?
     } else {
-        sys::open_root(path).ctx("cannot open store folder", path)?
+        match store_path::open(path).ctx("cannot open store folder", path)? {
+            Opened::Folder(fd) => fd,
+            Opened::Missing | Opened::DanglingLink => {
+                return Err(not_a_store(path, "a dangling symbolic link"));
+            }
+            Opened::NotAFolder => return Err(not_a_store(path, "a file")),
+            Opened::UntrustedLink(owner) => return Err(untrusted_link(path, owner)),
+        }
     };
     let folder = Folder::new(path.to_owned(), root);
     let lock_file = sys::open_regular(folder.root(), names::LOCK, true, o.file_mode)
@@ -256,6 +256,17 @@ pub(crate) fn read_manifest(folder: &Folder) -> Result<Manifest> {
     })
 }
 
+/// The error for a store path that is a link dirkv does not follow.
+pub(crate) fn untrusted_link(path: &Path, owner: u32) -> Error {
+    not_a_store(
+        path,
+        &format!(
+            "a symbolic link owned by user {owner}, who is neither you, root, nor the owner \
+             of the folder holding it (dirkv does not follow it: name the store's real folder)"
+        ),
+    )
+}
+
 /// The error for a path that is not a store.
 pub(crate) fn not_a_store(path: &Path, what: &str) -> Error {
     Error::new(
@@ -331,10 +342,19 @@ pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
         Ok(()) => trash,
         Err(_) => name.to_owned(),
     };
-    remove_beneath(folder.root(), link, 0)?;
-    if is_store(&doomed) {
-        sys::rmdir(parent_fd.as_fd(), &doomed)
-            .ctx("cannot delete the store", parent.join(&doomed))?;
+    // Another handle may still be writing (its temp files and renames land in folders
+    // already emptied): empty again and retry, a bounded number of times.
+    let shown = parent.join(&doomed);
+    for attempt in 1..=RETRIES {
+        remove_beneath(folder.root(), &shown, 0)?;
+        if !is_store(&doomed) {
+            break;
+        }
+        match sys::rmdir(parent_fd.as_fd(), &doomed) {
+            Ok(()) => break,
+            Err(e) if not_empty(&e) && attempt < RETRIES => {}
+            Err(e) => return Err(Error::io("cannot delete the store", &shown, e)),
+        }
     }
     if real != link {
         let is_link = std::fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink());
@@ -349,13 +369,25 @@ pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
 /// quarantine keeps relative paths, a little deeper).
 const MAX_DEPTH: usize = 32;
 
+/// How often `destroy` empties a folder that another writer filled again meanwhile.
+const RETRIES: usize = 8;
+
+fn not_empty(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error())
+        || e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error())
+}
+
 /// Deletes everything beneath the open folder `dir` (named `path` in messages), never
-/// following a link: links are removed as names.
+/// following a link: links are removed as names. At the top (`depth` 0) the manifest goes
+/// last, so a deletion cut short leaves a store, not entries without a manifest.
 fn remove_beneath(dir: BorrowedFd<'_>, path: &Path, depth: usize) -> Result<()> {
-    let names: Vec<(String, FileType)> = sys::list(dir)
+    let mut names: Vec<(String, FileType)> = sys::list(dir)
         .ctx("cannot list folder", path)?
         .collect::<io::Result<_>>()
         .ctx("cannot list folder", path)?;
+    if depth == 0 {
+        names.sort_by_key(|(name, _)| name == names::MANIFEST);
+    }
     for (name, kind) in names {
         let child = path.join(&name);
         let kind = match kind {
@@ -364,29 +396,32 @@ fn remove_beneath(dir: BorrowedFd<'_>, path: &Path, depth: usize) -> Result<()> 
                 .unwrap_or(FileType::Unknown),
             k => k,
         };
-        if kind == FileType::Directory {
-            if depth >= MAX_DEPTH {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    "folders nested too deep to delete; left in place",
-                )
-                .with_path(&child));
-            }
-            match sys::open_dir(dir, &name) {
-                Ok(sub) => remove_beneath(sub.as_fd(), &child, depth + 1)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("cannot open folder", &child, e)),
-            }
-            match sys::rmdir(dir, &name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("cannot delete folder", &child, e)),
-            }
-        } else {
+        if kind != FileType::Directory {
             match sys::unlink(dir, &name) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io("cannot delete file", &child, e)),
+            }
+            continue;
+        }
+        if depth >= MAX_DEPTH {
+            return Err(Error::new(
+                ErrorKind::Io,
+                "folders nested too deep to delete; left in place",
+            )
+            .with_path(&child));
+        }
+        for attempt in 1..=RETRIES {
+            match sys::open_dir(dir, &name) {
+                Ok(sub) => remove_beneath(sub.as_fd(), &child, depth + 1)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) => return Err(Error::io("cannot open folder", &child, e)),
+            }
+            match sys::rmdir(dir, &name) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) if not_empty(&e) && attempt < RETRIES => {}
+                Err(e) => return Err(Error::io("cannot delete folder", &child, e)),
             }
         }
     }

@@ -27,8 +27,9 @@
 //! - `manifests` (feature `encryption`): a huge Argon2id cost (9), a plain manifest
 //!   swapped in while a key is set (10).
 //!
-//! Tests marked `#[ignore = "fails: …"]` show weaknesses found on the way that the fixes of
-//! issue 13 do not cover; each says what happens.
+//! Two attacks were found on the way, beyond the issue's twelve: a link to another store
+//! planted at the store path, and `destroy()` racing another handle's writes (both in
+//! [`swaps`]). `docs/hostile.md` lists every attack with its test.
 
 use crate::common;
 
