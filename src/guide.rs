@@ -12,6 +12,9 @@
 //!   `object-store`): URLs, credentials, what each guarantee becomes, requests per operation.
 //! - [`guarantees`]: atomicity, durability modes, crashes and power cuts, concurrency,
 //!   damage, network file systems, object storage, and the test behind each promise.
+//! - [`hostile`]: others who can write into the store folder: the threat model, handles
+//!   not paths, trusted links, the bounds on what is read, and the attack behind each
+//!   promise.
 //! - [`format`](mod@format): the on-disk format (folders, manifest, entry files) and shell recipes
 //!   that read it by hand.
 //! - [`cli`]: the `dirkv` command (feature `cli`).
@@ -44,6 +47,9 @@ pub mod object_storage {}
 
 #[doc = include_str!("../docs/guarantees.md")]
 pub mod guarantees {}
+
+#[doc = include_str!("../docs/hostile.md")]
+pub mod hostile {}
 
 #[doc = include_str!("../docs/format.md")]
 pub mod format {}

@@ -327,7 +327,7 @@ impl Storage for Local {
     }
 
     fn destroy(&self, id: &str) -> Result<()> {
-        root::destroy(&self.folder, id)
+        crate::fs::destroy::destroy(&self.folder, id)
     }
 
     fn writer_id(&self) -> Option<&str> {

@@ -17,6 +17,7 @@ pub(crate) mod expiry;
 pub(crate) mod flush;
 pub(crate) mod local;
 pub(crate) mod open;
+pub(crate) mod prefetch;
 pub(crate) mod read;
 #[cfg(feature = "object-store")]
 pub(crate) mod remote;
@@ -42,19 +43,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::format::manifest::Manifest;
 use crate::fs::shard_lock::ShardGuard;
 use crate::seal::Seal;
-
-/// Keys a batch read fetches ahead at a time (object storage): enough to keep every
-/// request slot busy, few enough that memory stays bounded.
-pub(crate) const PREFETCH_CHUNK: usize = 256;
-
-/// Entries read ahead by [`Engine::prefetch`]; dropping it drops what no read took.
-pub(crate) struct Prefetch<'a>(&'a dyn Storage);
-
-impl Drop for Prefetch<'_> {
-    fn drop(&mut self) {
-        self.0.end_prefetch();
-    }
-}
 
 /// One open store, without its types.
 #[derive(Debug)]
@@ -261,17 +249,6 @@ impl Engine {
             .with_path(self.path()));
         }
         Ok(())
-    }
-
-    /// Reads the entries of `keys` ahead, all at once where the storage gains from it
-    /// (object storage), for the reads of them that follow on this thread; what no read
-    /// took is dropped with the guard.
-    pub(crate) fn prefetch<Q: AsRef<[u8]>>(&self, keys: &[Q]) -> Prefetch<'_> {
-        if self.storage.parallelism() > 1 && keys.len() > 1 && self.check_alive().is_ok() {
-            let hashes: Vec<Hash> = keys.iter().map(|k| self.key_hash(k.as_ref())).collect();
-            self.storage.prefetch(&hashes);
-        }
-        Prefetch(&*self.storage)
     }
 
     /// Takes shard `shard`'s write lock (`None` where the storage has none).

@@ -96,6 +96,7 @@ pub(crate) fn no_store(path: &Path, state: State) -> Error {
             "an unfinished store (no manifest; open it with OpenOrCreate to finish it)",
         ),
         State::DanglingLink => root::not_a_store(path, "a dangling symbolic link"),
+        State::UntrustedLink(owner) => root::untrusted_link(path, owner),
         State::NotAFolder => root::not_a_store(path, "a file"),
         State::Foreign => root::not_a_store(path, "a folder with other files"),
         State::Store => Error::new(

@@ -34,6 +34,22 @@ impl Found<'_> {
     pub(crate) fn path(&self) -> PathBuf {
         self.engine.entry_path(self.hash)
     }
+
+    /// A copy of the value bytes, or an error naming the entry when memory for it cannot
+    /// be had (a value inflated from a small compressed file may be large), never an abort.
+    pub(crate) fn value_vec(&self) -> Result<Vec<u8>> {
+        copy_bytes(self.value)
+            .map_err(|e| Error::io("not enough memory for the value", &self.path(), e))
+    }
+}
+
+/// `bytes` copied into a new vector whose memory is reserved fallibly.
+pub(crate) fn copy_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(bytes.len())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+    out.extend_from_slice(bytes);
+    Ok(out)
 }
 
 /// What a read of one entry found.

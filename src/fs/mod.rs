@@ -10,18 +10,22 @@
 //! - [`lock`], [`writer`]: the store lock, a writer's id and marker.
 //! - [`walk`]: the one shard walker.
 //! - [`sweep`]: removing crashed writers' temp files.
-//! - [`root`]: probing, creating, reading the manifest of and destroying a store folder.
+//! - [`store_path`]: opening the folder a store path names, following only trusted links.
+//! - [`root`]: probing, creating and reading the manifest of a store folder.
+//! - [`destroy`]: deleting a store folder through its handle.
 
 #[cfg(not(unix))]
 compile_error!(
     "dirkv works through folder handles (openat and friends) and needs a Unix system: Linux, macOS or a BSD"
 );
 
+pub(crate) mod destroy;
 pub(crate) mod folder;
 pub(crate) mod lock;
 pub(crate) mod read;
 pub(crate) mod root;
 pub(crate) mod shard_lock;
+pub(crate) mod store_path;
 pub(crate) mod sweep;
 pub(crate) mod sys;
 pub(crate) mod walk;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::folder::Folder;
 use super::lock::StoreLock;
+use super::store_path::{self, Opened};
 use super::sys::{self, FileType};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::format::manifest::{MAX_MANIFEST_LEN, Manifest};
@@ -17,6 +18,9 @@ use crate::format::names;
 pub(crate) enum State {
     Missing,
     DanglingLink,
+    /// A link owned by this user, who is neither the caller, root, nor the owner of the
+    /// folder holding it (see [`store_path`]).
+    UntrustedLink(u32),
     NotAFolder,
     Empty,
     /// Only the pieces a crashed creation leaves (lock, tmp/, empty shards), no manifest.
@@ -31,24 +35,13 @@ pub(crate) enum State {
 ///
 /// `Io` when the path cannot be examined.
 pub(crate) fn probe(path: &Path) -> Result<(State, Option<OwnedFd>)> {
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((State::Missing, None)),
-        Err(e) => return Err(Error::io("cannot examine store path", path, e)),
+    let root = match store_path::open(path).ctx("cannot open store folder", path)? {
+        Opened::Missing => return Ok((State::Missing, None)),
+        Opened::DanglingLink => return Ok((State::DanglingLink, None)),
+        Opened::NotAFolder => return Ok((State::NotAFolder, None)),
+        Opened::UntrustedLink(owner) => return Ok((State::UntrustedLink(owner), None)),
+        Opened::Folder(fd) => fd,
     };
-    if meta.file_type().is_symlink() {
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Ok((State::NotAFolder, None)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok((State::DanglingLink, None));
-            }
-            Err(e) => return Err(Error::io("cannot follow store path link", path, e)),
-        }
-    } else if !meta.is_dir() {
-        return Ok((State::NotAFolder, None));
-    }
-    let root = sys::open_root(path).ctx("cannot open store folder", path)?;
     let state = classify(root.as_fd(), path)?;
     Ok((state, Some(root)))
 }
@@ -130,7 +123,14 @@ pub(crate) fn create(path: &Path, manifest: &Manifest, o: CreateOpts) -> Result<
         // Made just now: never follow a link someone swapped in since.
         open_own(path)?
     } else {
-        sys::open_root(path).ctx("cannot open store folder", path)?
+        match store_path::open(path).ctx("cannot open store folder", path)? {
+            Opened::Folder(fd) => fd,
+            Opened::Missing | Opened::DanglingLink => {
+                return Err(not_a_store(path, "a dangling symbolic link"));
+            }
+            Opened::NotAFolder => return Err(not_a_store(path, "a file")),
+            Opened::UntrustedLink(owner) => return Err(untrusted_link(path, owner)),
+        }
     };
     let folder = Folder::new(path.to_owned(), root);
     let lock_file = sys::open_regular(folder.root(), names::LOCK, true, o.file_mode)
@@ -256,6 +256,17 @@ pub(crate) fn read_manifest(folder: &Folder) -> Result<Manifest> {
     })
 }
 
+/// The error for a store path that is a link dirkv does not follow.
+pub(crate) fn untrusted_link(path: &Path, owner: u32) -> Error {
+    not_a_store(
+        path,
+        &format!(
+            "a symbolic link owned by user {owner}, who is neither you, root, nor the owner \
+             of the folder holding it (dirkv does not follow it: name the store's real folder)"
+        ),
+    )
+}
+
 /// The error for a path that is not a store.
 pub(crate) fn not_a_store(path: &Path, what: &str) -> Error {
     Error::new(
@@ -294,101 +305,4 @@ pub(crate) fn check_still_there(folder: &Folder) -> Result<()> {
 fn same(meta: &std::fs::Metadata, st: &sys::Stat) -> bool {
     use std::os::unix::fs::MetadataExt;
     meta.dev() == st.st_dev as u64 && meta.ino() == st.st_ino as u64
-}
-
-/// Deletes the store: renames its folder aside (`.<name>.dirkv-destroy-<id>` beside it, so
-/// the store vanishes at once), deletes everything beneath the folder's handle, then the
-/// folder, and a link at the store path. Refuses when the path no longer leads to the
-/// store the handle opened.
-///
-/// # Errors
-///
-/// `NotFound` (see [`check_still_there`]); `Io`.
-pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
-    check_still_there(folder)?;
-    let link = folder.path();
-    let real = std::fs::canonicalize(link).ctx("cannot find the store", link)?;
-    let (Some(parent), Some(name)) = (real.parent(), real.file_name().and_then(|n| n.to_str()))
-    else {
-        return Err(
-            Error::new(ErrorKind::InvalidInput, "cannot destroy a root folder").with_path(link),
-        );
-    };
-    let parent_fd = sys::open_root(parent).ctx("cannot open folder", parent)?;
-    let root = sys::fstat(folder.root()).ctx("cannot examine store folder", link)?;
-    let is_store = |name: &str| {
-        sys::stat(parent_fd.as_fd(), name)
-            .is_ok_and(|st| st.st_dev == root.st_dev && st.st_ino == root.st_ino)
-    };
-    if !is_store(name) {
-        return Err(
-            Error::new(ErrorKind::NotFound, "the store moved while being destroyed")
-                .with_path(link),
-        );
-    }
-    let trash = format!(".{name}.dirkv-destroy-{id}");
-    let doomed = match sys::rename_noreplace(parent_fd.as_fd(), name, &trash) {
-        Ok(()) => trash,
-        Err(_) => name.to_owned(),
-    };
-    remove_beneath(folder.root(), link, 0)?;
-    if is_store(&doomed) {
-        sys::rmdir(parent_fd.as_fd(), &doomed)
-            .ctx("cannot delete the store", parent.join(&doomed))?;
-    }
-    if real != link {
-        let is_link = std::fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink());
-        if is_link {
-            std::fs::remove_file(link).ctx("cannot remove the link to the store", link)?;
-        }
-    }
-    Ok(())
-}
-
-/// The deepest folder nesting `destroy` deletes (a store's own folders are two deep; the
-/// quarantine keeps relative paths, a little deeper).
-const MAX_DEPTH: usize = 32;
-
-/// Deletes everything beneath the open folder `dir` (named `path` in messages), never
-/// following a link: links are removed as names.
-fn remove_beneath(dir: BorrowedFd<'_>, path: &Path, depth: usize) -> Result<()> {
-    let names: Vec<(String, FileType)> = sys::list(dir)
-        .ctx("cannot list folder", path)?
-        .collect::<io::Result<_>>()
-        .ctx("cannot list folder", path)?;
-    for (name, kind) in names {
-        let child = path.join(&name);
-        let kind = match kind {
-            FileType::Unknown => sys::stat(dir, &name)
-                .map(|st| sys::file_type(&st))
-                .unwrap_or(FileType::Unknown),
-            k => k,
-        };
-        if kind == FileType::Directory {
-            if depth >= MAX_DEPTH {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    "folders nested too deep to delete; left in place",
-                )
-                .with_path(&child));
-            }
-            match sys::open_dir(dir, &name) {
-                Ok(sub) => remove_beneath(sub.as_fd(), &child, depth + 1)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io("cannot open folder", &child, e)),
-            }
-            match sys::rmdir(dir, &name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("cannot delete folder", &child, e)),
-            }
-        } else {
-            match sys::unlink(dir, &name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("cannot delete file", &child, e)),
-            }
-        }
-    }
-    Ok(())
 }

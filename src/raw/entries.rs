@@ -26,13 +26,21 @@ pub struct RawEntry {
 }
 
 impl RawEntry {
-    pub(crate) fn from_found(found: &Found<'_>, need: Need) -> Self {
-        RawEntry {
+    /// The entry `found` holds (its value too when `need` is whole).
+    ///
+    /// # Errors
+    ///
+    /// `Io` (`OutOfMemory`) naming the entry when there is no memory for the value.
+    pub(crate) fn from_found(found: &Found<'_>, need: Need) -> Result<Self> {
+        Ok(RawEntry {
             path: found.path(),
             key: found.key.to_vec(),
-            value: (need == Need::Whole).then(|| found.value.to_vec()),
+            value: match need {
+                Need::Whole => Some(found.value_vec()?),
+                _ => None,
+            },
             info: EntryMeta::new(&found.header, None),
-        }
+        })
     }
 }
 
@@ -76,7 +84,7 @@ impl Iterator for RawEntries {
             let read =
                 self.engine
                     .read_entry(&hash, Expect::Hash, need, self.now, false, |found| {
-                        Ok(RawEntry::from_found(&found, need))
+                        RawEntry::from_found(&found, need)
                     });
             match read {
                 Ok(Lookup::Found(entry)) => return Some(Ok(entry)),

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use super::{EntryMeta, Ram, RawEntries, RawEntry, RawStore};
+use crate::engine::Engine;
 use crate::engine::cache::CachedValue;
-use crate::engine::read::Found;
+use crate::engine::read::{Found, copy_bytes};
 use crate::engine::write_back::Known;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fs::read::Need;
 
 impl RawStore {
@@ -28,7 +29,7 @@ impl RawStore {
         }
         let hash = self.engine.key_hash(key);
         self.engine.read(key, &hash, Need::Whole, |found| {
-            Ok(RawEntry::from_found(&found, Need::Whole))
+            RawEntry::from_found(&found, Need::Whole)
         })
     }
 
@@ -42,30 +43,35 @@ impl RawStore {
     ///
     /// As [`get`](RawStore::get).
     pub fn get_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let bytes =
-            |found: &Found<'_>| -> Result<CachedValue> { Ok(Arc::new(found.value.to_vec())) };
+        let bytes = |found: &Found<'_>| -> Result<CachedValue> { Ok(Arc::new(found.value_vec()?)) };
+        // A value held in RAM is copied out, fallibly.
+        let out = |cached: &CachedValue| match cached.downcast_ref::<Vec<u8>>() {
+            Some(v) => copy_bytes(v)
+                .map_err(|e| Error::io("not enough memory for the value", &self.path_of(key), e)),
+            None => Ok(Vec::new()),
+        };
+        let direct = |engine: &Engine| {
+            let hash = engine.key_hash(key);
+            engine.lookup(key, &hash, Need::Whole, false, |found| found.value_vec())
+        };
         match self.ram() {
             Ram::Bytes(wb) => {
-                return Ok(match self.engine.wb_lookup(wb, key, bytes)? {
-                    Known::Value { value, .. } => value.downcast_ref::<Vec<u8>>().cloned(),
-                    Known::Absent => None,
-                });
+                return match self.engine.wb_lookup(wb, key, bytes)? {
+                    Known::Value { value, .. } => out(&value).map(Some),
+                    Known::Absent => Ok(None),
+                };
             }
             Ram::Typed => {
                 self.go_around_typed_ram(key)?;
-                let hash = self.engine.key_hash(key);
-                return self.engine.lookup(key, &hash, Need::Whole, false, |found| {
-                    Ok(found.value.to_vec())
-                });
+                return direct(&self.engine);
             }
             Ram::None => {}
         }
-        self.engine.read_cached(key, bytes, |cached| {
-            cached
-                .downcast_ref::<Vec<u8>>()
-                .cloned()
-                .unwrap_or_default()
-        })
+        if self.engine.cache().is_none() {
+            // No cache: the value read is the one returned, copied once.
+            return direct(&self.engine);
+        }
+        self.engine.read_cached(key, bytes, out)?.transpose()
     }
 
     /// The value bytes of several keys, in order (see [`get_value`](RawStore::get_value)).
@@ -78,14 +84,7 @@ impl RawStore {
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Vec<Option<Vec<u8>>>> {
         let keys: Vec<&[u8]> = keys.into_iter().collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(crate::engine::PREFETCH_CHUNK) {
-            let _ahead = self.engine.prefetch(chunk);
-            for key in chunk {
-                out.push(self.get_value(key)?);
-            }
-        }
-        Ok(out)
+        self.engine.read_ahead(&keys, |key| self.get_value(key))
     }
 
     /// Whether `key` has a (live) value; reads the header and key only.

@@ -178,11 +178,11 @@ impl RawStore {
     /// # Errors
     ///
     /// As [`get`](RawStore::get) for the old value and [`set`](RawStore::set) for the new.
-    pub fn update<F>(&self, key: &[u8], f: F) -> Result<Option<Vec<u8>>>
+    pub fn update<F>(&self, key: &[u8], mut f: F) -> Result<Option<Vec<u8>>>
     where
         F: FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
     {
-        self.update_expiring(key, None, f)
+        infallible(self.update_expiring(key, None, |old| Ok(f(old))))
     }
 
     /// As [`update`](RawStore::update), giving the new value a new TTL from now.
@@ -190,26 +190,63 @@ impl RawStore {
     /// # Errors
     ///
     /// As [`update`](RawStore::update).
-    pub fn update_with_ttl<F>(&self, key: &[u8], ttl: Duration, f: F) -> Result<Option<Vec<u8>>>
+    pub fn update_with_ttl<F>(&self, key: &[u8], ttl: Duration, mut f: F) -> Result<Option<Vec<u8>>>
     where
         F: FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
     {
-        self.update_expiring(key, Some(ttl), f)
+        infallible(self.update_expiring(key, Some(ttl), |old| Ok(f(old))))
     }
 
-    fn update_expiring<F>(
+    /// As [`update`](RawStore::update), but `f` may decline: when it returns `Err(e)`,
+    /// nothing is written (the entry, its times and the cache stay as they were) and
+    /// `try_update` returns `Ok(Err(e))`. `ttl` of `None` keeps the entry's expiry, as
+    /// `update` does; `Some(ttl)` gives the new value a new TTL from now, as
+    /// [`update_with_ttl`](RawStore::update_with_ttl). For callers whose function can fail
+    /// (a binding calling back into another language) or decides by a comparison of its
+    /// own whether to write at all.
+    ///
+    /// ```
+    /// use dirkv::{Exists, RawStore};
+    /// # let dir = tempfile::tempdir()?;
+    /// let raw = RawStore::options().open_raw(dir.path().join("s"), Exists::OpenOrCreate, "utf8", "raw")?;
+    /// raw.set(b"k", b"old")?;
+    /// let declined = raw.try_update(b"k", None, |_| Err("no"))?;
+    /// assert_eq!((declined, raw.get_value(b"k")?), (Err("no"), Some(b"old".to_vec())));
+    /// # Ok::<(), dirkv::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`update`](RawStore::update).
+    pub fn try_update<F, E>(
+        &self,
+        key: &[u8],
+        ttl: Option<Duration>,
+        f: F,
+    ) -> Result<std::result::Result<Option<Vec<u8>>, E>>
+    where
+        F: FnMut(Option<&[u8]>) -> std::result::Result<Option<Vec<u8>>, E>,
+    {
+        self.update_expiring(key, ttl, f)
+    }
+
+    fn update_expiring<F, E>(
         &self,
         key: &[u8],
         ttl: Option<Duration>,
         mut f: F,
-    ) -> Result<Option<Vec<u8>>>
+    ) -> Result<std::result::Result<Option<Vec<u8>>, E>>
     where
-        F: FnMut(Option<&[u8]>) -> Option<Vec<u8>>,
+        F: FnMut(Option<&[u8]>) -> std::result::Result<Option<Vec<u8>>, E>,
     {
         self.check_key(key)?;
         self.modify_bytes(key, |current| {
-            let Some(value) = f(current.as_ref().map(|c| c.value)) else {
-                return Ok(Step::Remove(None));
+            let new = match f(current.as_ref().map(|c| c.value)) {
+                Ok(new) => new,
+                Err(declined) => return Ok(Step::Keep(Err(declined))),
+            };
+            let Some(value) = new else {
+                return Ok(Step::Remove(Ok(None)));
             };
             self.check_value(&value)?;
             let (created, expiry) = current
@@ -217,7 +254,7 @@ impl RawStore {
                 .map_or((None, Expiry::Default), |c| c.kept(ttl));
             let bytes = self.encode(key, &self.engine.key_hash(key), &value, created, expiry)?;
             let new = self.new_entry(bytes, &value);
-            Ok(Step::Put(new, Some(value)))
+            Ok(Step::Put(new, Ok(Some(value))))
         })
     }
 
@@ -373,4 +410,12 @@ impl RawStore {
     pub fn clear(&self) -> Result<()> {
         self.engine.clear()
     }
+}
+
+/// The value of an update whose function cannot decline.
+fn infallible<T>(r: Result<std::result::Result<T, std::convert::Infallible>>) -> Result<T> {
+    r.map(|inner| match inner {
+        Ok(v) => v,
+        Err(never) => match never {},
+    })
 }

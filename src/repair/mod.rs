@@ -174,7 +174,7 @@ impl RawStore {
             Err(e) => return Err(Error::io("cannot read entry", path, e)),
         };
         let read = self.engine().read_open_file(&file, &hash, path, |found| {
-            let mut entry = RawEntry::from_found(&found, crate::fs::read::Need::Whole);
+            let mut entry = RawEntry::from_found(&found, crate::fs::read::Need::Whole)?;
             entry.path = path.to_owned();
             Ok(entry)
         })?;

@@ -27,14 +27,7 @@ impl<K: OwnedKey, V, C: Codec<V>> Store<K, V, C> {
             .into_iter()
             .map(|k| k.key_bytes().into_owned())
             .collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(crate::engine::PREFETCH_CHUNK) {
-            let _ahead = self.engine().prefetch(chunk);
-            for key in chunk {
-                out.push(self.get_bytes(key)?);
-            }
-        }
-        Ok(out)
+        self.engine().read_ahead(&keys, |key| self.get_bytes(key))
     }
 
     /// Writes several entries. Each entry is atomic on its own (the batch as a whole is

@@ -97,7 +97,8 @@ impl Codec<Vec<u8>> for Raw {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Vec<u8>, BoxError> {
-        Ok(bytes.to_vec())
+        // Fallible: a value inflated from a small compressed file may not fit in memory.
+        Ok(crate::engine::read::copy_bytes(bytes)?)
     }
 }
 
@@ -112,7 +113,7 @@ impl Codec<Box<[u8]>> for Raw {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Box<[u8]>, BoxError> {
-        Ok(bytes.into())
+        Ok(crate::engine::read::copy_bytes(bytes)?.into_boxed_slice())
     }
 }
 

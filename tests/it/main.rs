@@ -17,6 +17,7 @@ mod common;
 mod cli_support;
 
 mod api;
+mod attacks;
 mod bad_input;
 mod cache;
 #[cfg(feature = "cli")]

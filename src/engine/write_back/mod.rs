@@ -1,5 +1,26 @@
 //! Write-back mode's operations on the engine: gets and changes through the RAM table
 //! ([`table`]), and flushes of its dirty entries through the one write recipe.
+//!
+//! Write-back ([`Options::write_back`](crate::Options::write_back)): a store that one
+//! process owns keeps up to N entries / B bytes in RAM, answers gets and sets from there,
+//! and writes dirty entries to their files later: when they are evicted (in batches that
+//! share their fsyncs), on `sync()`, every `sync_interval` when one is set, and when the
+//! last handle is dropped. Absent keys are remembered too.
+//!
+//! Ownership: a write-back store holds every shard's write lock (an exclusive `flock` on
+//! each shard folder) from open to drop, so another process's writer waits for the lock
+//! (or fails with [`Locked`](crate::ErrorKind::Locked) after its `lock_timeout`) and can
+//! never be silently overwritten. Other processes' reads see the files: the state of the
+//! last flush.
+//!
+//! What a crash loses: exactly the entries that were dirty (written or removed in RAM
+//! since their last flush). Every flushed entry went through the atomic write recipe, so
+//! a file is always the old value or a new one, and with `Durability::Durable` a flush is
+//! durable when it returns.
+//!
+//! Eviction is CLOCK (second chance), per shard of the table. A dirty entry that is
+//! evicted moves to the shard's `evicted` list, still visible to gets, until a flush of
+//! [`FLUSH_BATCH`](table::FLUSH_BATCH) of them writes them together.
 
 pub(crate) mod table;
 
