@@ -184,12 +184,11 @@ pub(crate) fn create(path: &Path, manifest: &Manifest, o: CreateOpts) -> Result<
 
 /// Opens a folder this process just made, refusing a link in its place.
 fn open_own(path: &Path) -> Result<OwnedFd> {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-    else {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return sys::open_root(path).ctx("cannot open store folder", path);
     };
     let parent_fd = sys::open_root(parent).ctx("cannot open folder", parent)?;
-    sys::open_dir(parent_fd.as_fd(), name).ctx("cannot open store folder", path)
+    store_path::open_dir(parent_fd.as_fd(), name).ctx("cannot open store folder", path)
 }
 
 /// Manifest temp files of an interrupted creation. Best effort: one left behind is
