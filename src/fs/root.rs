@@ -18,8 +18,8 @@ use crate::format::names;
 pub(crate) enum State {
     Missing,
     DanglingLink,
-    /// A link owned by this user, who is neither the caller, root, nor the owner of the
-    /// folder holding it (see [`store_path`]).
+    /// A link owned by this user, who is neither the caller nor root (at the path or in a
+    /// link's target; see [`store_path`]).
     UntrustedLink(u32),
     NotAFolder,
     Empty,
@@ -260,8 +260,8 @@ pub(crate) fn untrusted_link(path: &Path, owner: u32) -> Error {
     not_a_store(
         path,
         &format!(
-            "a symbolic link owned by user {owner}, who is neither you, root, nor the owner \
-             of the folder holding it (dirkv does not follow it: name the store's real folder)"
+            "a symbolic link (at the path or in a link's target) owned by user {owner}, who is \
+             neither you nor root (dirkv does not follow it: name the store's real folder)"
         ),
     )
 }

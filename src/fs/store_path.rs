@@ -2,12 +2,13 @@
 //!
 //! The caller names the store path; whoever can write into the folder that holds it can
 //! put a symbolic link there (or swap one in at the moment of an open). A link at the
-//! store path is followed only when its owner is trusted: the caller (effective user),
-//! root, or the owner of the folder holding the link (the rule of the kernel's
-//! `fs.protected_symlinks`, applied whether or not that folder is sticky). Any other link
-//! is refused with `PermissionDenied`. The name is opened with `O_NOFOLLOW` and a link is
-//! read through its own handle, so what is checked is what is followed. The same rule
-//! applies to each link of a chain, up to [`MAX_LINKS`].
+//! store path is followed only when its owner is trusted: the caller (effective user) or
+//! root. (Not the owner of the folder holding it, as the kernel's `fs.protected_symlinks`
+//! would: that owner may be the attacker who made a team folder.) Any other link is
+//! reported as [`Opened::UntrustedLink`]. The name is opened with `O_NOFOLLOW` and a link
+//! is read through its own handle, so what is checked is what is followed. Each folder of
+//! a link's target is opened the same way, and the same rule applies to each link of a
+//! chain, up to [`MAX_LINKS`] at each step.
 
 use std::ffi::OsStr;
 use std::io;

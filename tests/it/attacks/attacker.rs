@@ -199,12 +199,12 @@ fn raw_name(name: &str) -> std::ffi::OsString {
     let (bytes, mut out) = (name.as_bytes(), Vec::new());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i..].starts_with(b"\\x") && i + 4 <= bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&name[i + 2..i + 4], 16) {
-                out.push(b);
-                i += 4;
-                continue;
-            }
+        if bytes[i..].starts_with(b"\\x")
+            && let Some(Ok(b)) = name.get(i + 2..i + 4).map(|h| u8::from_str_radix(h, 16))
+        {
+            out.push(b);
+            i += 4;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -106,3 +106,26 @@ fn a_new_store_with_a_non_utf8_name_is_never_created_through_a_swapped_link() {
         .outside()
         .assert_same(&before, "creating a store whose name is not UTF-8");
 }
+
+/// R5. A file or folder with a name that is not UTF-8, planted in the store: `destroy()`
+/// deletes it too (names are taken as bytes), so the store is gone, not left renamed aside
+/// with its manifest. A store path that is not UTF-8 is destroyed as well.
+#[test]
+fn destroy_deletes_names_that_are_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    for store_name in [OsStr::new("s"), OsStr::from_bytes(b"s\xff")] {
+        let s = dir.path().join(store_name);
+        let store: Strings = Store::open(&s, Exists::OpenOrCreate).unwrap();
+        store.set("k", &"v".to_owned()).unwrap();
+        fs::write(s.join("ab").join(OsStr::from_bytes(b"junk\xfe")), b"x").unwrap();
+        fs::create_dir(s.join(OsStr::from_bytes(b"dir\xfd"))).unwrap();
+        fs::write(s.join(OsStr::from_bytes(b"dir\xfd/f")), b"x").unwrap();
+        store.destroy().unwrap();
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "left after destroy: {left:?}");
+    }
+}
