@@ -168,7 +168,7 @@ pub(crate) trait Storage: Send + Sync + fmt::Debug {
     }
 
     /// Whether a version, once this process has seen it, can never be seen again after the
-    /// entry changes: every change gets a new change time ([`crate::fs::sys::stamps_observed_changes`])
+    /// entry changes: every change gets a new change time ([`crate::fs::stamps::stamps_observed_changes`])
     /// or a new ETag. Then the validated cache may keep a value the moment it is read or
     /// written; otherwise only once its file has settled.
     fn versions_never_repeat(&self) -> bool {

@@ -1,12 +1,17 @@
 //! Deleting a store folder through its handle: renamed aside first, then everything
-//! beneath it, never following a link, retrying folders another handle fills again.
+//! beneath it, never following a link, in passes while another handle fills folders again.
 
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+use rustix::io::Errno;
 
 use super::folder::Folder;
 use super::root::check_still_there;
+use super::store_path;
 use super::sys::{self, FileType};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::format::names;
@@ -23,15 +28,14 @@ pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
     check_still_there(folder)?;
     let link = folder.path();
     let real = std::fs::canonicalize(link).ctx("cannot find the store", link)?;
-    let (Some(parent), Some(name)) = (real.parent(), real.file_name().and_then(|n| n.to_str()))
-    else {
+    let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
         return Err(
             Error::new(ErrorKind::InvalidInput, "cannot destroy a root folder").with_path(link),
         );
     };
     let parent_fd = sys::open_root(parent).ctx("cannot open folder", parent)?;
     let root = sys::fstat(folder.root()).ctx("cannot examine store folder", link)?;
-    let is_store = |name: &str| {
+    let is_store = |name: &OsStr| {
         sys::stat(parent_fd.as_fd(), name)
             .is_ok_and(|st| st.st_dev == root.st_dev && st.st_ino == root.st_ino)
     };
@@ -41,22 +45,22 @@ pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
                 .with_path(link),
         );
     }
-    let trash = format!(".{name}.dirkv-destroy-{id}");
-    let doomed = match sys::rename_noreplace(parent_fd.as_fd(), name, &trash) {
-        Ok(()) => trash,
-        Err(_) => name.to_owned(),
-    };
+    let mut trash = OsString::from(".");
+    trash.push(name);
+    trash.push(format!(".dirkv-destroy-{id}"));
+    let renamed = sys::rename_noreplace(parent_fd.as_fd(), name, trash.as_os_str());
+    let doomed: &OsStr = if renamed.is_ok() { &trash } else { name };
     // Another handle may still be writing (its temp files and renames land in folders
-    // already emptied): empty again and retry, a bounded number of times.
-    let shown = parent.join(&doomed);
-    for attempt in 1..=RETRIES {
+    // already emptied): empty again and retry, a bounded number of whole passes.
+    let shown = parent.join(doomed);
+    for pass in 1..=PASSES {
         remove_beneath(folder.root(), &shown, 0)?;
-        if !is_store(&doomed) {
+        if !is_store(doomed) {
             break;
         }
-        match sys::rmdir(parent_fd.as_fd(), &doomed) {
+        match sys::rmdir(parent_fd.as_fd(), doomed) {
             Ok(()) => break,
-            Err(e) if not_empty(&e) && attempt < RETRIES => {}
+            Err(e) if not_empty(&e) && pass < PASSES => {}
             Err(e) => return Err(Error::io("cannot delete the store", &shown, e)),
         }
     }
@@ -73,38 +77,47 @@ pub(crate) fn destroy(folder: &Folder, id: &str) -> Result<()> {
 /// quarantine keeps relative paths, a little deeper).
 const MAX_DEPTH: usize = 32;
 
-/// How often `destroy` empties a folder that another writer filled again meanwhile.
-const RETRIES: usize = 8;
+/// How many times `destroy` empties the store when another writer fills folders again
+/// meanwhile. Each pass walks the whole store once; a folder found not empty is left for
+/// the next pass (so the work is bounded by passes times the store, never multiplied by
+/// the nesting depth).
+const PASSES: usize = 8;
 
 fn not_empty(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(rustix::io::Errno::NOTEMPTY.raw_os_error())
-        || e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error())
+    [Errno::NOTEMPTY, Errno::EXIST]
+        .iter()
+        .any(|n| e.raw_os_error() == Some(n.raw_os_error()))
+}
+
+fn gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotFound
 }
 
 /// Deletes everything beneath the open folder `dir` (named `path` in messages), never
-/// following a link: links are removed as names. At the top (`depth` 0) the manifest goes
-/// last, so a deletion cut short leaves a store, not entries without a manifest.
+/// following a link: links are removed as names. Names are taken as bytes, so a name that
+/// is not UTF-8 goes too. A subfolder that another writer filled again is left (the next
+/// pass of [`destroy`] takes it). At the top (`depth` 0) the manifest goes last, so a
+/// deletion cut short leaves a store, not entries without a manifest.
 fn remove_beneath(dir: BorrowedFd<'_>, path: &Path, depth: usize) -> Result<()> {
-    let mut names: Vec<(String, FileType)> = sys::list(dir)
-        .ctx("cannot list folder", path)?
-        .collect::<io::Result<_>>()
-        .ctx("cannot list folder", path)?;
+    let mut names: Vec<(CString, FileType)> = Vec::new();
+    for item in sys::list_raw(dir).ctx("cannot list folder", path)? {
+        names.push(item.ctx("cannot list folder", path)?);
+    }
     if depth == 0 {
-        names.sort_by_key(|(name, _)| name == names::MANIFEST);
+        names.sort_by_key(|(name, _)| name.as_bytes() == names::MANIFEST.as_bytes());
     }
     for (name, kind) in names {
-        let child = path.join(&name);
+        let child = path.join(OsStr::from_bytes(name.as_bytes()));
         let kind = match kind {
-            FileType::Unknown => sys::stat(dir, &name)
+            FileType::Unknown => sys::stat(dir, name.as_c_str())
                 .map(|st| sys::file_type(&st))
                 .unwrap_or(FileType::Unknown),
             k => k,
         };
         if kind != FileType::Directory {
-            match sys::unlink(dir, &name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("cannot delete file", &child, e)),
+            match sys::unlink(dir, name.as_c_str()) {
+                Err(e) if !gone(&e) => return Err(Error::io("cannot delete file", &child, e)),
+                _ => {}
             }
             continue;
         }
@@ -115,18 +128,16 @@ fn remove_beneath(dir: BorrowedFd<'_>, path: &Path, depth: usize) -> Result<()> 
             )
             .with_path(&child));
         }
-        for attempt in 1..=RETRIES {
-            match sys::open_dir(dir, &name) {
-                Ok(sub) => remove_beneath(sub.as_fd(), &child, depth + 1)?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-                Err(e) => return Err(Error::io("cannot open folder", &child, e)),
+        match store_path::open_dir(dir, OsStr::from_bytes(name.as_bytes())) {
+            Ok(sub) => remove_beneath(sub.as_fd(), &child, depth + 1)?,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(Error::io("cannot open folder", &child, e)),
+        }
+        match sys::rmdir(dir, name.as_c_str()) {
+            Err(e) if !gone(&e) && !not_empty(&e) => {
+                return Err(Error::io("cannot delete folder", &child, e));
             }
-            match sys::rmdir(dir, &name) {
-                Ok(()) => break,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
-                Err(e) if not_empty(&e) && attempt < RETRIES => {}
-                Err(e) => return Err(Error::io("cannot delete folder", &child, e)),
-            }
+            _ => {}
         }
     }
     Ok(())

@@ -44,7 +44,7 @@ pub(crate) struct Folder {
     /// Set when a kept shard folder was found removed: its handle is not used again.
     gone: Box<[AtomicBool]>,
     kept: AtomicUsize,
-    /// See [`sys::stamps_observed_changes`].
+    /// See [`super::stamps::stamps_observed_changes`].
     stamps_observed_changes: bool,
 }
 
@@ -74,7 +74,7 @@ impl Drop for Folder {
 impl Folder {
     /// A folder from its open root handle; `path` is how errors and `path_of` name it.
     pub(crate) fn new(path: PathBuf, root: OwnedFd) -> Self {
-        let stamps_observed_changes = sys::stamps_observed_changes(root.as_fd());
+        let stamps_observed_changes = super::stamps::stamps_observed_changes(root.as_fd());
         Folder {
             stamps_observed_changes,
             path,
@@ -86,7 +86,7 @@ impl Folder {
     }
 
     /// Whether every change of a file dirkv has `fstat`ed gets a new change time here
-    /// (see [`sys::stamps_observed_changes`]).
+    /// (see [`super::stamps::stamps_observed_changes`]).
     pub(crate) fn stamps_observed_changes(&self) -> bool {
         self.stamps_observed_changes
     }

@@ -9,6 +9,7 @@
 //! - [`write`]: the one write recipe (temp file beside the entry, rename, fsync).
 //! - [`lock`], [`writer`]: the store lock, a writer's id and marker.
 //! - [`walk`]: the one shard walker.
+//! - [`stamps`]: whether the file system gives every observed change a new ctime.
 //! - [`sweep`]: removing crashed writers' temp files.
 //! - [`store_path`]: opening the folder a store path names, following only trusted links.
 //! - [`root`]: probing, creating and reading the manifest of a store folder.
@@ -25,6 +26,7 @@ pub(crate) mod lock;
 pub(crate) mod read;
 pub(crate) mod root;
 pub(crate) mod shard_lock;
+pub(crate) mod stamps;
 pub(crate) mod store_path;
 pub(crate) mod sweep;
 pub(crate) mod sys;

@@ -18,8 +18,8 @@ use crate::format::names;
 pub(crate) enum State {
     Missing,
     DanglingLink,
-    /// A link owned by this user, who is neither the caller, root, nor the owner of the
-    /// folder holding it (see [`store_path`]).
+    /// A link owned by this user, who is neither the caller nor root (at the path or in a
+    /// link's target; see [`store_path`]).
     UntrustedLink(u32),
     NotAFolder,
     Empty,
@@ -184,12 +184,11 @@ pub(crate) fn create(path: &Path, manifest: &Manifest, o: CreateOpts) -> Result<
 
 /// Opens a folder this process just made, refusing a link in its place.
 fn open_own(path: &Path) -> Result<OwnedFd> {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
-    else {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return sys::open_root(path).ctx("cannot open store folder", path);
     };
     let parent_fd = sys::open_root(parent).ctx("cannot open folder", parent)?;
-    sys::open_dir(parent_fd.as_fd(), name).ctx("cannot open store folder", path)
+    store_path::open_dir(parent_fd.as_fd(), name).ctx("cannot open store folder", path)
 }
 
 /// Manifest temp files of an interrupted creation. Best effort: one left behind is
@@ -261,8 +260,8 @@ pub(crate) fn untrusted_link(path: &Path, owner: u32) -> Error {
     not_a_store(
         path,
         &format!(
-            "a symbolic link owned by user {owner}, who is neither you, root, nor the owner \
-             of the folder holding it (dirkv does not follow it: name the store's real folder)"
+            "a symbolic link (at the path or in a link's target) owned by user {owner}, who is \
+             neither you nor root (dirkv does not follow it: name the store's real folder)"
         ),
     )
 }

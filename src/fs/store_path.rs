@@ -2,12 +2,13 @@
 //!
 //! The caller names the store path; whoever can write into the folder that holds it can
 //! put a symbolic link there (or swap one in at the moment of an open). A link at the
-//! store path is followed only when its owner is trusted: the caller (effective user),
-//! root, or the owner of the folder holding the link (the rule of the kernel's
-//! `fs.protected_symlinks`, applied whether or not that folder is sticky). Any other link
-//! is refused with `PermissionDenied`. The name is opened with `O_NOFOLLOW` and a link is
-//! read through its own handle, so what is checked is what is followed. The same rule
-//! applies to each link of a chain, up to [`MAX_LINKS`].
+//! store path is followed only when its owner is trusted: the caller (effective user) or
+//! root. (Not the owner of the folder holding it, as the kernel's `fs.protected_symlinks`
+//! would: that owner may be the attacker who made a team folder.) Any other link is
+//! reported as [`Opened::UntrustedLink`]. The name is opened with `O_NOFOLLOW` and a link
+//! is read through its own handle, so what is checked is what is followed. Each folder of
+//! a link's target is opened the same way, and the same rule applies to each link of a
+//! chain, up to [`MAX_LINKS`] at each step.
 
 use std::ffi::OsStr;
 use std::io;
@@ -49,10 +50,27 @@ pub(crate) fn open(path: &Path) -> io::Result<Opened> {
 fn open_in(base: Option<BorrowedFd<'_>>, path: &Path, links: usize) -> io::Result<Opened> {
     let (parent, name) = match split(path) {
         Some(split) => split,
+        // `x/..` inside a link's target: `x` is checked as any folder of a target is.
+        None if base.is_some() && path.ends_with("..") => {
+            return match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                Some(up) => match open_in(base, up, links)? {
+                    Opened::Folder(fd) => opened(open_followed(Some(fd.as_fd()), Path::new(".."))),
+                    other => Ok(other),
+                },
+                None => opened(open_followed(base, path)),
+            };
+        }
         // `/`, `..` and the like: no last component a co-writer could replace.
         None => return opened(open_followed(base, path)),
     };
     let parent_fd = match parent {
+        // The folders of a link's target are in the folder holding the link, which a
+        // co-writer may write into: each is checked as the link was.
+        Some(parent) if base.is_some() => match open_in(base, parent, links)? {
+            Opened::Folder(fd) => fd,
+            Opened::Missing | Opened::DanglingLink => return Ok(Opened::Missing),
+            other => return Ok(other),
+        },
         Some(parent) => match open_followed(base, parent) {
             Ok(fd) => fd,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Opened::Missing),
@@ -104,7 +122,7 @@ fn open_in(base: Option<BorrowedFd<'_>>, path: &Path, links: usize) -> io::Resul
 
 /// Opens the folder `name` in `dir`, refusing a link (the name may be any bytes, unlike
 /// the store's own names that [`sys::open_dir`] takes).
-fn open_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
+pub(crate) fn open_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     Ok(rustix::fs::openat(dir, name, flags, Mode::empty())?)
 }
@@ -133,8 +151,7 @@ fn read_trusted_link(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Link> {
         return Ok(Link::Gone);
     };
     let euid = rustix::process::geteuid().as_raw();
-    let folder_owner = sys::fstat(dir)?.st_uid;
-    Ok(if owner == euid || owner == 0 || owner == folder_owner {
+    Ok(if owner == euid || owner == 0 {
         Link::Trusted(target)
     } else {
         Link::Untrusted(owner)
@@ -287,8 +304,19 @@ mod tests {
             open(&dir.path().join("mine")).unwrap(),
             Opened::UntrustedLink(65534)
         ));
-        // The folder's owner may place links in it.
+        // Nor when the folder is theirs (they may be the attacker who made it).
         std::os::unix::fs::chown(&team, Some(65534), None).unwrap();
-        assert!(folder(open(&link).unwrap()));
+        assert!(matches!(open(&link).unwrap(), Opened::UntrustedLink(65534)));
+        // A trusted link whose target's folder is someone else's link: refused too.
+        std::os::unix::fs::chown(&team, Some(0), None).unwrap();
+        std::fs::remove_file(&link).unwrap();
+        symlink(dir.path().join("private"), team.join("sub")).unwrap();
+        lchown(team.join("sub"), Some(65534), Some(65534)).unwrap();
+        for target in ["sub/.", "sub/.."] {
+            let mine = team.join("mine");
+            let _ = std::fs::remove_file(&mine);
+            symlink(target, &mine).unwrap();
+            assert!(!folder(open(&mine).unwrap()), "{target}");
+        }
     }
 }

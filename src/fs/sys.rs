@@ -7,6 +7,7 @@
 //! `<shard>/<entry>` with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)` (Linux 5.6+),
 //! or component by component with `O_NOFOLLOW` where the kernel lacks it.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -169,7 +170,11 @@ pub(crate) fn rename(
 
 /// Renames `from` to `to` in `dir` unless `to` exists (`AlreadyExists` then). Where the
 /// platform cannot rename without replacing, it links and unlinks instead.
-pub(crate) fn rename_noreplace(dir: BorrowedFd<'_>, from: &str, to: &str) -> io::Result<()> {
+pub(crate) fn rename_noreplace<F, T>(dir: BorrowedFd<'_>, from: F, to: T) -> io::Result<()>
+where
+    F: rustix::path::Arg + Copy,
+    T: rustix::path::Arg + Copy,
+{
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         use rustix::fs::RenameFlags;
@@ -182,13 +187,13 @@ pub(crate) fn rename_noreplace(dir: BorrowedFd<'_>, from: &str, to: &str) -> io:
     Ok(rustix::fs::unlinkat(dir, from, AtFlags::empty())?)
 }
 
-/// Removes the file (or link) `name` from `dir`.
-pub(crate) fn unlink(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+/// Removes the file (or link) `name` from `dir` (any name: `&str`, `&OsStr`, `&CStr`).
+pub(crate) fn unlink(dir: BorrowedFd<'_>, name: impl rustix::path::Arg) -> io::Result<()> {
     Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
 }
 
 /// Removes the empty folder `name` from `dir`.
-pub(crate) fn rmdir(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+pub(crate) fn rmdir(dir: BorrowedFd<'_>, name: impl rustix::path::Arg) -> io::Result<()> {
     Ok(rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?)
 }
 
@@ -202,7 +207,7 @@ pub(crate) fn mkdir(dir: BorrowedFd<'_>, name: &str, mode: u32) -> io::Result<()
 }
 
 /// The metadata of `name` in `dir`, links not followed.
-pub(crate) fn stat(dir: BorrowedFd<'_>, name: &str) -> io::Result<Stat> {
+pub(crate) fn stat(dir: BorrowedFd<'_>, name: impl rustix::path::Arg) -> io::Result<Stat> {
     Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
 }
 
@@ -237,6 +242,19 @@ pub(crate) fn list(dir: BorrowedFd<'_>) -> io::Result<Listing> {
 /// As [`list`], taking over the folder's handle `dir` (one open less).
 pub(crate) fn list_owned(dir: OwnedFd) -> io::Result<Listing> {
     Ok(Listing(rustix::fs::Dir::new(dir)?))
+}
+
+/// As [`list`], with each name as its bytes, a name that is not UTF-8 included (for
+/// deleting whatever a folder holds).
+pub(crate) fn list_raw(
+    dir: BorrowedFd<'_>,
+) -> io::Result<impl Iterator<Item = io::Result<(CString, FileType)>>> {
+    let Listing(listing) = list(dir)?;
+    Ok(listing.filter_map(|item| match item {
+        Ok(item) if [c".", c".."].contains(&item.file_name()) => None,
+        Ok(item) => Some(Ok((item.file_name().to_owned(), item.file_type()))),
+        Err(e) => Some(Err(e.into())),
+    }))
 }
 
 /// A folder being listed, from [`list`].
@@ -353,62 +371,4 @@ pub(crate) fn open_file_limit() -> u64 {
     rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .unwrap_or(1024)
-}
-
-/// Whether the file system under `fd` stamps every change of a file whose change time
-/// someone has looked at with a new, later change time, even within one tick of its
-/// clock: Linux's multigrain timestamps (kernel 6.13 and later, on ext4, XFS, Btrfs and
-/// tmpfs). Once dirkv has `fstat`ed a file, no later change to it, and no file that takes
-/// its inode number after it is gone, can show the same change time. `false` wherever
-/// that is not known (older kernels, other file systems, other systems).
-pub(crate) fn stamps_observed_changes(fd: BorrowedFd<'_>) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        const EXT4: u64 = 0xEF53;
-        const XFS: u64 = 0x5846_5342;
-        const BTRFS: u64 = 0x9123_683E;
-        const TMPFS: u64 = 0x0102_1994;
-        let uname = rustix::system::uname();
-        if !kernel_at_least(uname.release().to_bytes(), (6, 13)) {
-            return false;
-        }
-        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-        rustix::fs::fstatfs(fd).is_ok_and(|st| {
-            // `f_type` is signed on some targets; the magic numbers are 32-bit.
-            let kind = (st.f_type as i64 as u64) & 0xFFFF_FFFF;
-            [EXT4, XFS, BTRFS, TMPFS].contains(&kind)
-        })
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = fd;
-        false
-    }
-}
-
-/// Whether a kernel release string (`6.18.44-foo`) is at least `major.minor`.
-#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-fn kernel_at_least(release: &[u8], (major, minor): (u32, u32)) -> bool {
-    let text = String::from_utf8_lossy(release);
-    let mut parts = text.split(['.', '-']).map(|p| p.parse::<u32>().ok());
-    match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(a), Some(b)) => (a, b) >= (major, minor),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kernel_at_least;
-
-    #[test]
-    fn kernel_releases_compare_by_major_and_minor() {
-        assert!(kernel_at_least(b"6.18.44-fc-v1045", (6, 13)));
-        assert!(kernel_at_least(b"6.13", (6, 13)));
-        assert!(kernel_at_least(b"7.0.1", (6, 13)));
-        assert!(!kernel_at_least(b"6.12.9-arch1", (6, 13)));
-        assert!(!kernel_at_least(b"5.15.0-91-generic", (6, 13)));
-        assert!(!kernel_at_least(b"", (6, 13)));
-        assert!(!kernel_at_least(b"six.thirteen", (6, 13)));
-    }
 }

@@ -51,6 +51,7 @@ mod links;
 #[cfg(feature = "encryption")]
 mod manifests;
 mod memory;
+mod review;
 mod swaps;
 
 use attacker::{Attacker, Move, attack_sh, can_race};

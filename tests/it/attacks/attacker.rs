@@ -161,7 +161,8 @@ fn child_attacker() {
     while rounds < 10_000_000 && (rounds % 16 != 0 || Instant::now() < until) {
         rounds += 1;
         for m in &moves {
-            let (a, b, target) = (m[1].as_str(), m[2].as_str(), m[3].as_str());
+            let (a, b, target) = (raw_name(&m[1]), raw_name(&m[2]), m[3].as_str());
+            let (a, b) = (a.as_os_str(), b.as_os_str());
             let ok = match m[0].as_str() {
                 "exchange" => {
                     match rustix::fs::renameat_with(&dir, a, &dir, b, RenameFlags::EXCHANGE) {
@@ -190,4 +191,23 @@ fn child_attacker() {
         }
     }
     println!("ATTACKER-DONE {worked} moves in {rounds} rounds");
+}
+
+/// A name of a move, with `\\xNN` standing for the byte NN (names that are not UTF-8).
+fn raw_name(name: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    let (bytes, mut out) = (name.as_bytes(), Vec::new());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"\\x")
+            && let Some(Ok(b)) = name.get(i + 2..i + 4).map(|h| u8::from_str_radix(h, 16))
+        {
+            out.push(b);
+            i += 4;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    std::ffi::OsString::from_vec(out)
 }

@@ -89,7 +89,7 @@ fn destroy_never_deletes_what_a_swapped_in_link_leads_to() {
 /// root-only folder) at the store path before the victim's first open, or swaps one in at
 /// the moment of an open. The kernel's `fs.protected_symlinks` covers only sticky folders;
 /// a team folder of mode 0777 is not sticky. dirkv follows a link at the store path only
-/// when it belongs to the caller, root, or the folder's owner (`fs::store_path`), so the
+/// when it belongs to the caller or root (`fs::store_path`), so the
 /// open is refused as `NotAStore` and the other store is never read, written or deleted.
 #[test]
 fn a_link_to_another_store_at_the_store_path_is_never_opened() {

@@ -17,15 +17,22 @@ use crate::{files, now_ms, shard_of, stdout, warn};
 /// How many foreign paths `stat` lists by name.
 const STAT_LIST_MAX: usize = 20;
 
-/// Files under `dir`, recursively (links not followed); 0 when it does not exist.
-fn count_files(dir: &Path) -> u64 {
+/// Files under `dir`, recursively, at most 32 folders deep (links are counted as files,
+/// never followed, `dir` itself included); 0 when it does not exist or is not a folder.
+fn count_files(dir: &Path, depth: usize) -> u64 {
+    // A count only, read-only: a link swapped in between these two calls could at worst
+    // make it count files elsewhere.
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir()) {
+        return 0;
+    }
     let Ok(items) = fs::read_dir(dir) else {
         return 0;
     };
     items
         .flatten()
         .map(|item| match item.file_type() {
-            Ok(t) if t.is_dir() => count_files(&item.path()),
+            Ok(t) if t.is_dir() && depth < 32 => count_files(&item.path(), depth + 1),
+            Ok(t) if t.is_dir() => 0,
             Ok(_) => 1,
             Err(_) => 0,
         })
@@ -176,7 +183,7 @@ pub(crate) fn stat(dir: &Path, as_json: bool) -> CmdResult {
         }
     }
     progress.finish();
-    let quarantined = count_files(&store.path().join(dirkv::format::names::QUARANTINE));
+    let quarantined = count_files(&store.path().join(dirkv::format::names::QUARANTINE), 0);
     let min = c.per_shard.iter().copied().min().unwrap_or(0);
     let max = c.per_shard.iter().copied().max().unwrap_or(0);
     let mean = c.entries as f64 / 256.0;
