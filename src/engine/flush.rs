@@ -58,6 +58,10 @@ impl Dirty {
 pub(crate) struct Pending {
     storage: Arc<dyn Storage>,
     dirty: Mutex<Dirty>,
+    /// Held for a whole [`Pending::sync`], so that a `sync` never returns while another
+    /// (the flush thread's) is still making the writes it took durable, or is about to
+    /// put them back after an error. Writers record without waiting for it.
+    syncing: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -69,6 +73,7 @@ impl Pending {
         Pending {
             storage,
             dirty: Mutex::new(Dirty::default()),
+            syncing: Mutex::new(()),
         }
     }
 
@@ -83,8 +88,10 @@ impl Pending {
     }
 
     /// Makes every recorded write durable: the entry files (from several threads at once),
-    /// then each shard folder once. On error the writes stay recorded, to be retried.
+    /// then each shard folder once. On error the writes stay recorded, to be retried. One
+    /// sync at a time: a call waits for one in progress, then syncs what is left.
     pub(crate) fn sync(&self) -> Result<()> {
+        let _one = lock(&self.syncing);
         let dirty = std::mem::take(&mut *lock(&self.dirty));
         if dirty.is_empty() {
             return Ok(());
