@@ -239,35 +239,11 @@ fn replace(
     wanted: Manifest,
     config: Config,
 ) -> Result<Arc<Engine>> {
-    if config.read_only {
-        return Err(Error::new(
-            ErrorKind::ReadOnly,
-            "cannot replace a store when opening read-only",
-        )
-        .with_path(folder.path()));
-    }
-    let mut wanted = wanted;
-    check_names(&wanted)?;
-    let sealer = crypto::prepare_new(&mut wanted, config.encryption.as_ref())?;
+    let (wanted, sealer) = replacement(folder.path(), wanted, &config)?;
     let storage = Arc::new(local(folder, &config, sealer.is_some())?);
-    {
-        // Emptied with the old naming: only file names matter, no key is needed.
-        let old = Engine::new(
-            Arc::clone(&storage) as Arc<dyn Storage>,
-            found.clone(),
-            Config {
-                encryption: None,
-                cache: None,
-                sync_interval: None,
-                auto_evict: None,
-                write_back: None,
-                ..config.clone()
-            },
-            Seal::new(None, None),
-        )?;
-        old.clear()?;
-        old.sweep(true)?;
-    }
+    // Only file names matter, no key is needed.
+    empty_with_old_naming(Arc::clone(&storage) as Arc<dyn Storage>, &found, &config)?
+        .sweep(true)?;
     if found != wanted {
         // Entries written under the old manifest must never reappear under the new one
         // (another codec or key encoding would read them as wrong values): the removals
@@ -283,4 +259,55 @@ fn replace(
     }
     let seal = Seal::new(config.compress_min, sealer);
     Engine::new(storage, wanted, config, seal)
+}
+
+/// The first step of `Exists::Replace` on any storage: refused on a read-only open; the
+/// wanted manifest checked, and prepared for encryption (a new salt) when asked.
+///
+/// # Errors
+///
+/// `ReadOnly`; `InvalidInput` for bad names; the errors of [`crypto::prepare_new`].
+pub(super) fn replacement(
+    path: &Path,
+    mut wanted: Manifest,
+    config: &Config,
+) -> Result<(Manifest, Option<crypto::Sealer>)> {
+    if config.read_only {
+        return Err(Error::new(
+            ErrorKind::ReadOnly,
+            "cannot replace a store when opening read-only",
+        )
+        .with_path(path));
+    }
+    check_names(&wanted)?;
+    let sealer = crypto::prepare_new(&mut wanted, config.encryption.as_ref())?;
+    Ok((wanted, sealer))
+}
+
+/// Removes every entry of `storage` under the naming of its `found` manifest (names are
+/// all that matter: no key, no cache, no background work). Returns the engine it used.
+///
+/// # Errors
+///
+/// The errors of [`Engine::clear`].
+pub(super) fn empty_with_old_naming(
+    storage: Arc<dyn Storage>,
+    found: &Manifest,
+    config: &Config,
+) -> Result<Arc<Engine>> {
+    let old = Engine::new(
+        storage,
+        found.clone(),
+        Config {
+            encryption: None,
+            cache: None,
+            sync_interval: None,
+            auto_evict: None,
+            write_back: None,
+            ..config.clone()
+        },
+        Seal::new(None, None),
+    )?;
+    old.clear()?;
+    Ok(old)
 }

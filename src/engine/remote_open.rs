@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::Engine;
 use super::config::{Config, Exists};
-use super::open::{Wanted, check_compatible, check_names};
+use super::open::{Wanted, check_compatible, check_names, empty_with_old_naming, replacement};
 use super::remote::Remote;
 use super::storage::Storage;
 use crate::error::{Error, ErrorKind, Result};
@@ -143,33 +143,9 @@ fn replace(
     wanted: Manifest,
     config: Config,
 ) -> Result<Arc<Engine>> {
-    if config.read_only {
-        return Err(Error::new(
-            ErrorKind::ReadOnly,
-            "cannot replace a store when opening read-only",
-        )
-        .with_path(remote.path()));
-    }
-    let mut wanted = wanted;
-    check_names(&wanted)?;
-    let sealer = crypto::prepare_new(&mut wanted, config.encryption.as_ref())?;
-    {
-        // Emptied with the old naming: only object names matter, no key is needed.
-        let old = Engine::new(
-            Arc::clone(&remote) as Arc<dyn Storage>,
-            found.clone(),
-            Config {
-                encryption: None,
-                cache: None,
-                sync_interval: None,
-                auto_evict: None,
-                write_back: None,
-                ..config.clone()
-            },
-            Seal::new(None, None),
-        )?;
-        old.clear()?;
-    }
+    let (wanted, sealer) = replacement(remote.path(), wanted, &config)?;
+    // Only object names matter, no key is needed.
+    empty_with_old_naming(Arc::clone(&remote) as Arc<dyn Storage>, &found, &config)?;
     if found != wanted {
         // The entries are gone (each DELETE was durable when it returned) before the new
         // manifest is written, so no old entry is ever read under the new settings.
