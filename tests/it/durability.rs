@@ -937,8 +937,9 @@ fn power_cut(journal: bool, write_back: bool, rounds: u64, rng: &mut Rng, tally:
     drop(dev);
 }
 
-#[test]
-fn acknowledged_writes_survive_a_power_cut_on_ext4() {
+/// The power cuts of [`power_cut`], with and without a journal, each reported with its
+/// tally and seed.
+fn power_cuts(write_back: bool) {
     if let Some(why) = power_cut_unavailable() {
         eprintln!("SKIPPED power cut: {why}");
         return;
@@ -948,16 +949,15 @@ fn acknowledged_writes_survive_a_power_cut_on_ext4() {
     let rounds = if long_run() { 25 } else { 2 };
     for journal in [true, false] {
         let mut tally = CutTally::default();
-        power_cut(journal, false, rounds, &mut rng, &mut tally);
-        eprintln!(
-            "power cut, ext4 {}: {tally:?}, DIRKV_SEED={seed}",
-            if journal {
-                "with journal"
-            } else {
-                "without journal"
-            }
-        );
+        power_cut(journal, write_back, rounds, &mut rng, &mut tally);
+        let mode = if write_back { "write-back " } else { "" };
+        eprintln!("{mode}power cut, ext4 journal={journal}: {tally:?}, DIRKV_SEED={seed}");
     }
+}
+
+#[test]
+fn acknowledged_writes_survive_a_power_cut_on_ext4() {
+    power_cuts(false);
 }
 
 /// Write-back mode (`Options::write_back`) through the same power cuts: what a `sync`
@@ -965,18 +965,7 @@ fn acknowledged_writes_survive_a_power_cut_on_ext4() {
 /// newer complete value, never a damaged one).
 #[test]
 fn write_back_syncs_survive_a_power_cut_on_ext4() {
-    if let Some(why) = power_cut_unavailable() {
-        eprintln!("SKIPPED power cut: {why}");
-        return;
-    }
-    let seed = Rng::seed_from_env();
-    let mut rng = Rng::new(seed);
-    let rounds = if long_run() { 25 } else { 2 };
-    for journal in [true, false] {
-        let mut tally = CutTally::default();
-        power_cut(journal, true, rounds, &mut rng, &mut tally);
-        eprintln!("write-back power cut, ext4 journal={journal}: {tally:?}, DIRKV_SEED={seed}");
-    }
+    power_cuts(true);
 }
 
 /// Child: restores missing shard folders of the store at DIRKV_STORE (durable RawStore).
